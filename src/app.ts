@@ -1,0 +1,156 @@
+/**
+ * The composition root of `epp serve`: builds the datastore, discovery, scheduler, director and
+ * metrics, and runs the three listeners (ext_proc on `--grpc-port`, gRPC health on
+ * `--grpc-health-port`, Prometheus on `--metrics-port`). Owns the lifecycle, including drain.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { buildScheduler } from './config/build-scheduler.js';
+import { loadConfig, type ConfigSource } from './config/load-config.js';
+import { Datastore } from './datastore/datastore.js';
+import type { EndpointSpec } from './datastore/endpoint.js';
+import { Director } from './director/director.js';
+import { EndpointsFileSource } from './discovery/endpoints-file.js';
+import { EXTERNAL_PROCESSOR_SERVICE } from './extproc/proto.js';
+import { createExtProcHandlers, StreamTracker } from './extproc/service.js';
+import type { BodyMode, Timers } from './extproc/session.js';
+import { loadCertificate, selfSignedCertificate, serverCredentials, type KeyPair } from './extproc/tls.js';
+import { createHealthHandlers, EXT_PROC_SERVICE_NAME, HealthState, healthServiceDefinition } from './health/health-service.js';
+import type { Logger } from './observability/logger.js';
+import { startMetricsServer } from './observability/metrics-server.js';
+import { EppMetrics } from './observability/metrics.js';
+import { registerBuiltins } from './scheduling/plugins/builtins.js';
+
+export interface PickerOptions {
+  readonly host: string;
+  readonly grpcPort: number;
+  readonly grpcHealthPort: number;
+  /** 0 = ephemeral; negative = no metrics listener. */
+  readonly metricsPort: number;
+  readonly secureServing: boolean;
+  /** Directory with tls.crt/tls.key; '' = self-signed at start. */
+  readonly certPath: string;
+  readonly config: ConfigSource;
+  /** Exactly one discovery source: a watched file, or a fixed list (demo, tests). */
+  readonly discovery: { readonly endpointsFile: string } | { readonly endpoints: readonly EndpointSpec[] };
+  readonly maxRequestBodyBytes: number;
+  readonly decisionTimeoutMs: number;
+  readonly requestBodyMode: BodyMode;
+  readonly disableSubsetFilter: boolean;
+  /** Also register gRPC health on the ext_proc port (reference `--health-checking`). */
+  readonly healthChecking: boolean;
+  readonly logger: Logger;
+  readonly random?: () => number;
+  readonly timers?: Timers;
+  /** Reuse a certificate (tests) instead of generating one. */
+  readonly keyPair?: KeyPair;
+}
+
+export interface PickerServer {
+  readonly grpcPort: number;
+  readonly grpcHealthPort: number;
+  readonly metricsPort: number;
+  readonly datastore: Datastore;
+  readonly metrics: EppMetrics;
+  readonly health: HealthState;
+  readonly streams: StreamTracker;
+  /** Readiness NOT_SERVING, refuse new streams, wait up to `graceMs` for live ones, then stop. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const MIB = 1024 * 1024;
+
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (err, port) => (err === null ? resolve(port) : reject(err)));
+  });
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Starts the picker. Throws (with every problem listed) on an invalid config or endpoints file. */
+export async function startPicker(options: PickerOptions): Promise<PickerServer> {
+  const { logger } = options;
+  const random = options.random ?? Math.random;
+  const metrics = new EppMetrics({ defaultMetrics: true });
+  const config = loadConfig(options.config);
+  const scheduler = buildScheduler(config, registerBuiltins(), { random }, metrics);
+  const datastore = new Datastore();
+  let fileSource: EndpointsFileSource | undefined;
+  if ('endpointsFile' in options.discovery) {
+    fileSource = new EndpointsFileSource({ path: options.discovery.endpointsFile, logger, onEndpoints: (specs) => datastore.setEndpoints(specs) });
+    fileSource.start();
+  } else {
+    datastore.setEndpoints(options.discovery.endpoints);
+  }
+
+  const director = new Director(datastore, scheduler, { disableSubsetFilter: options.disableSubsetFilter, random });
+  const health = new HealthState(() => datastore.synced);
+  const streams = new StreamTracker();
+  const extProcServer = new Server({
+    'grpc.max_receive_message_length': options.maxRequestBodyBytes + MIB,
+    'grpc.max_concurrent_streams': 10_000,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+  });
+  extProcServer.addService(
+    EXTERNAL_PROCESSOR_SERVICE,
+    createExtProcHandlers(
+      {
+        router: director,
+        metrics,
+        logger,
+        defaultBodyMode: options.requestBodyMode,
+        maxRequestBodyBytes: options.maxRequestBodyBytes,
+        decisionTimeoutMs: options.decisionTimeoutMs,
+        timers: options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+      },
+      streams,
+    ),
+  );
+  if (options.healthChecking) extProcServer.addService(healthServiceDefinition, createHealthHandlers(health));
+  const healthServer = new Server();
+  healthServer.addService(healthServiceDefinition, createHealthHandlers(health));
+
+  const started: { close: () => Promise<void> }[] = [];
+  try {
+    const keyPair = options.secureServing ? (options.keyPair ?? (options.certPath !== '' ? loadCertificate(options.certPath) : await selfSignedCertificate())) : undefined;
+    const grpcPort = await bind(extProcServer, hostPort(options.host, options.grpcPort), serverCredentials(keyPair));
+    started.push({ close: () => new Promise((r) => extProcServer.tryShutdown(() => r())) });
+    const grpcHealthPort = await bind(healthServer, hostPort(options.host, options.grpcHealthPort), ServerCredentials.createInsecure());
+    started.push({ close: () => new Promise((r) => healthServer.tryShutdown(() => r())) });
+    let metricsPort = -1;
+    if (options.metricsPort >= 0) {
+      const m = await startMetricsServer(metrics.registry, options.host, options.metricsPort);
+      metricsPort = m.port;
+      started.push(m);
+    }
+    logger.info(
+      { grpcPort, grpcHealthPort, metricsPort, secureServing: options.secureServing, endpoints: datastore.snapshot.endpoints.length, service: EXT_PROC_SERVICE_NAME },
+      'endpoint picker serving',
+    );
+
+    let stopping: Promise<void> | undefined;
+    const shutdown = (graceMs: number): Promise<void> => {
+      stopping ??= (async () => {
+        health.startDraining();
+        fileSource?.close();
+        const force = setTimeout(() => extProcServer.forceShutdown(), graceMs);
+        await new Promise<void>((r) => extProcServer.tryShutdown(() => r()));
+        clearTimeout(force);
+        healthServer.forceShutdown();
+        for (const s of started.slice(2)) await s.close();
+        logger.info({ streamsServed: streams.total }, 'endpoint picker stopped');
+      })();
+      return stopping;
+    };
+    return { grpcPort, grpcHealthPort, metricsPort, datastore, metrics, health, streams, shutdown };
+  } catch (err) {
+    fileSource?.close();
+    extProcServer.forceShutdown();
+    healthServer.forceShutdown();
+    for (const s of started.slice(2)) await s.close();
+    throw err;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Command-line flags with Go `flag` semantics, so the reference EPP's arguments work unchanged:
+ * `-name` and `--name` are the same flag; values come as `--name=value` or `--name value`; booleans
+ * are `--name` (true) or `--name=false` (a bare following word is never taken as a bool's value).
+ */
+
+export type FlagKind = 'string' | 'int' | 'bool' | 'duration' | 'list';
+
+/** One declared flag. `list` flags may repeat and also split on commas. */
+export interface FlagSpec {
+  readonly name: string;
+  readonly kind: FlagKind;
+  readonly default?: string | number | boolean | readonly string[];
+  readonly help: string;
+}
+
+/** Values by flag name: strings, numbers (int; duration in milliseconds), booleans, string lists. */
+export type FlagValues = Record<string, string | number | boolean | readonly string[]>;
+
+/** Thrown for a usage mistake; the CLI prints it with the usage text and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go duration (`50ms`, `1.5s`, `2m30s`, `0`) into milliseconds. */
+export function parseDuration(text: string): number {
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * (DURATION_UNITS[m[2] ?? ''] ?? NaN);
+    consumed = re.lastIndex;
+  }
+  if (consumed !== text.length || consumed === 0 || !Number.isFinite(total)) {
+    throw new UsageError(`invalid duration "${text}" (use e.g. 50ms, 2s, 1m)`);
+  }
+  return total;
+}
+
+function parseBool(name: string, text: string): boolean {
+  if (/^(1|t|true|TRUE|True)$/.test(text)) return true;
+  if (/^(0|f|false|FALSE|False)$/.test(text)) return false;
+  throw new UsageError(`invalid boolean value "${text}" for flag --${name}`);
+}
+
+function convert(spec: FlagSpec, text: string): string | number | boolean {
+  switch (spec.kind) {
+    case 'bool':
+      return parseBool(spec.name, text);
+    case 'int': {
+      if (!/^-?\d+$/.test(text)) throw new UsageError(`invalid integer "${text}" for flag --${spec.name}`);
+      return Number(text);
+    }
+    case 'duration':
+      return parseDuration(text);
+    default:
+      return text;
+  }
+}
+
+/** Parses `argv` against `specs`; returns values (defaults filled in) and positional arguments. */
+export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]): { values: FlagValues; positional: string[] } {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const values: FlagValues = {};
+  for (const s of specs) if (s.default !== undefined) values[s.name] = s.default;
+  const lists = new Map<string, string[]>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positional.push(arg);
+      continue;
+    }
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq < 0 ? body : body.slice(0, eq);
+    const spec = byName.get(name);
+    if (spec === undefined) throw new UsageError(`unknown flag: ${arg.slice(0, arg.length - body.length)}${name}`);
+    let text: string;
+    if (eq >= 0) text = body.slice(eq + 1);
+    else if (spec.kind === 'bool') text = 'true';
+    else {
+      const next = argv[i + 1];
+      if (next === undefined) throw new UsageError(`flag needs an argument: --${name}`);
+      text = next;
+      i++;
+    }
+    if (spec.kind === 'list') {
+      const list = lists.get(name) ?? [];
+      list.push(...text.split(',').map((p) => p.trim()).filter((p) => p.length > 0));
+      lists.set(name, list);
+      values[name] = list;
+    } else {
+      values[name] = convert(spec, text);
+    }
+  }
+  return { values, positional };
+}
+
+/** Renders a usage table for `--help`. */
+export function formatUsage(command: string, summary: string, specs: readonly FlagSpec[]): string {
+  const rows = specs.map((s) => {
+    const def = s.default === undefined || s.default === '' ? '' : ` (default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    return `  --${s.name}${s.kind === 'bool' ? '' : ` ${s.kind}`}\n        ${s.help}${def}`;
+  });
+  return `Usage: epp ${command} [flags]\n\n${summary}\n\nFlags:\n${rows.join('\n')}\n`;
+}
+
+/** Typed accessors over parsed values; a wrong kind is a programming error, not user input. */
+export class Flags {
+  constructor(private readonly values: FlagValues) {}
+  has(name: string): boolean {
+    return this.values[name] !== undefined;
+  }
+  string(name: string): string {
+    const v = this.values[name];
+    return typeof v === 'string' ? v : '';
+  }
+  number(name: string): number {
+    const v = this.values[name];
+    if (typeof v !== 'number') throw new Error(`flag --${name} is not numeric`);
+    return v;
+  }
+  bool(name: string): boolean {
+    return this.values[name] === true;
+  }
+  list(name: string): readonly string[] {
+    const v = this.values[name];
+    return Array.isArray(v) ? (v as readonly string[]) : [];
+  }
+}

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, decode } from './decode.js';
+import { DEFAULT_CONFIG_TEXT } from './default-config.js';
+import { endpointPickerConfigSchema, type EndpointPickerConfig } from './endpoint-picker-config.js';
+
+/** Where the configuration comes from: `--config-file`, `--config-text`, or the built-in default. */
+export type ConfigSource = { readonly file: string } | { readonly text: string } | 'default';
+
+/** Reads, parses and strictly decodes an EndpointPickerConfig. Throws ConfigError listing every problem. */
+export function loadConfig(source: ConfigSource): EndpointPickerConfig {
+  let text: string;
+  let name: string;
+  if (source === 'default') {
+    text = DEFAULT_CONFIG_TEXT;
+    name = 'built-in default config';
+  } else if ('file' in source) {
+    name = `config file ${source.file}`;
+    try {
+      text = readFileSync(source.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(name, [err instanceof Error ? err.message : String(err)]);
+    }
+  } else {
+    text = source.text;
+    name = '--config-text';
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(name, [`not valid YAML: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  return decode(endpointPickerConfigSchema, raw, name);
+}

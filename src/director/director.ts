@@ -1,0 +1,98 @@
+/**
+ * The request lifecycle between the protocol edge and the scheduler: candidates (subset hint),
+ * target model (rewrite header), scheduling, in-flight accounting, and the body to forward.
+ * Synchronous over the current endpoint snapshot; expected failures are thrown as EppErrors.
+ */
+import type { Datastore } from '../datastore/datastore.js';
+import type { Endpoint } from '../datastore/endpoint.js';
+import { ServiceUnavailableError } from '../errors/errors.js';
+import type { LLMRequest } from '../request/llm-request.js';
+import type { Scheduler } from '../scheduling/scheduler.js';
+import type { SchedulingRequest } from '../scheduling/types.js';
+import { subsetCandidates } from './candidates.js';
+
+export const MODEL_REWRITE_HEADER = 'x-gateway-model-name-rewrite';
+export const OBJECTIVE_HEADER = 'x-gateway-inference-objective';
+
+export interface RoutingInput {
+  readonly requestId: string;
+  /** Lower-case request headers. */
+  readonly headers: ReadonlyMap<string, string>;
+  /** The parsed body; undefined for a request without one (e.g. GET /v1/models). */
+  readonly llm: LLMRequest | undefined;
+  /** Subset hint entries from dynamic metadata; undefined = no hint. */
+  readonly subsetHint: readonly string[] | undefined;
+}
+
+export interface RoutingDecision {
+  /** Ordered targets; the first is the destination, the rest fallbacks. */
+  readonly targets: readonly Endpoint[];
+  /** `ip:port[,ip:port…]`, identical in the header and in `envoy.lb` metadata. */
+  readonly destination: string;
+  readonly incomingModel: string;
+  readonly targetModel: string;
+  readonly priority: number;
+  /** The rewritten body, or undefined to forward the client's bytes unchanged. */
+  readonly rewrittenBody: Buffer | undefined;
+}
+
+export interface DirectorOptions {
+  readonly disableSubsetFilter: boolean;
+  readonly random: () => number;
+}
+
+/** What the protocol edge needs from the lifecycle; a Promise result is bounded by the decision deadline. */
+export interface RequestRouter {
+  route(input: RoutingInput): RoutingDecision | Promise<RoutingDecision>;
+  release(decision: RoutingDecision): void;
+}
+
+export class Director implements RequestRouter {
+  constructor(
+    private readonly datastore: Datastore,
+    private readonly scheduler: Scheduler,
+    private readonly options: DirectorOptions,
+  ) {}
+
+  /** Decides where a request goes. Throws ServiceUnavailableError / ResourceExhaustedError. */
+  route(input: RoutingInput): RoutingDecision {
+    const snapshot = this.datastore.snapshot;
+    const candidates = subsetCandidates(snapshot, this.options.disableSubsetFilter ? undefined : input.subsetHint);
+    if (candidates.length === 0) {
+      throw new ServiceUnavailableError('failed to find endpoint candidates for serving the request');
+    }
+    const llm = input.llm;
+    let targets: readonly Endpoint[];
+    let incomingModel = '';
+    let targetModel = '';
+    let rewrittenBody: Buffer | undefined;
+    if (llm === undefined) {
+      // Nothing to schedule on: any candidate serves a body-less request (as the reference does).
+      const e = candidates[Math.floor(this.options.random() * candidates.length)] as Endpoint;
+      targets = [e];
+    } else {
+      incomingModel = llm.model;
+      const rewrite = input.headers.get(MODEL_REWRITE_HEADER);
+      targetModel = rewrite !== undefined && rewrite.length > 0 ? rewrite : incomingModel;
+      const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers };
+      const result = this.scheduler.schedule(request, candidates);
+      targets = result.profileResults.get(result.primaryProfileName)?.targets ?? [];
+      if (targetModel !== incomingModel) {
+        llm.body.model = targetModel;
+        rewrittenBody = Buffer.from(JSON.stringify(llm.body), 'utf8');
+      }
+    }
+    let destination = '';
+    for (const t of targets) destination = destination === '' ? t.hostPort : `${destination},${t.hostPort}`;
+    // Only the first target receives the request; the rest are fallbacks for the data plane's retries.
+    const first = targets[0];
+    if (first !== undefined) first.inFlight++;
+    return { targets, destination, incomingModel, targetModel, priority: 0, rewrittenBody };
+  }
+
+  /** Ends a routed request's in-flight accounting. Call exactly once per decision. */
+  release(decision: RoutingDecision): void {
+    const first = decision.targets[0];
+    if (first !== undefined && first.inFlight > 0) first.inFlight--;
+  }
+}

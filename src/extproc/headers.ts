@@ -1,0 +1,45 @@
+/** Header names the picker reads, writes or owns, and helpers over Envoy's header messages. */
+import type { HeaderMap__Output } from '../generated/envoy/config/core/v3/HeaderMap.js';
+
+export const DESTINATION_HEADER = 'x-gateway-destination-endpoint';
+export const DESTINATION_METADATA_NAMESPACE = 'envoy.lb';
+export const SUBSET_METADATA_NAMESPACE = 'envoy.lb.subset_hint';
+export const SUBSET_KEY = 'x-gateway-destination-endpoint-subset';
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/**
+ * Headers only the data plane or the picker may set. A client-supplied copy is removed from the
+ * forwarded request (the destination itself is overwritten), so clients cannot steer routing or
+ * smuggle picker-to-sidecar instructions. Read-only inputs such as the objective and model-rewrite
+ * headers are read first, then removed too: the model server has no use for them.
+ */
+export const OWNED_REQUEST_HEADERS: readonly string[] = [
+  SUBSET_KEY,
+  'x-gateway-destination-endpoint-served',
+  'x-gateway-inference-objective',
+  'x-gateway-inference-fairness-id',
+  'x-gateway-model-name-rewrite',
+  'x-prefiller-host-port',
+  'x-encoder-hosts-ports',
+  'x-data-parallel-host-port',
+];
+
+/** Flattens Envoy's header list into a lower-case map; repeated names are joined with ','. */
+export function headerMapToMap(headerMap: HeaderMap__Output | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  const list = headerMap?.headers;
+  if (list === undefined) return out;
+  for (const h of list) {
+    const key = (h.key ?? '').toLowerCase();
+    const raw = h.raw_value;
+    const value = raw !== undefined && raw.length > 0 ? raw.toString('latin1') : (h.value ?? '');
+    const prev = out.get(key);
+    out.set(key, prev === undefined ? value : `${prev},${value}`);
+  }
+  return out;
+}
+
+/** The request path: `:path`, else `x-original-path`, else `x-forwarded-path` (as the reference). */
+export function requestPath(headers: ReadonlyMap<string, string>): string {
+  return headers.get(':path') ?? headers.get('x-original-path') ?? headers.get('x-forwarded-path') ?? '/v1/completions';
+}

@@ -1,0 +1,108 @@
+/**
+ * Builders for ProcessingResponse messages, and the one place where picker errors become HTTP
+ * statuses. Header values always go in `raw_value` (Envoy rejects a header with both forms set) and
+ * with an explicit OVERWRITE action, so a client's copy of any header the picker sets is replaced.
+ */
+import type { EppError, ErrorCode } from '../errors/errors.js';
+import type { HeaderValueOption, ProcessingResponse } from './proto.js';
+import { DESTINATION_HEADER, DESTINATION_METADATA_NAMESPACE } from './headers.js';
+
+/** Largest body chunk sent to the data plane (the reference's margin under 64 KiB proxy limits). */
+export const BODY_CHUNK_BYTES = 62_000;
+
+/** HTTP status for each error code. The reference's quirks kept: scheduling failure → 429. */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  BadRequest: 400,
+  PayloadTooLarge: 413,
+  ResourceExhausted: 429,
+  Internal: 500,
+  ServiceUnavailable: 503,
+  DeadlineExceeded: 503,
+};
+
+export function setHeader(key: string, value: string): HeaderValueOption {
+  return { header: { key, raw_value: Buffer.from(value, 'latin1') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+}
+
+/** `dynamic_metadata` carrying the destination under `envoy.lb` (Struct values use camelCase keys on the wire). */
+export function destinationMetadata(destination: string): ProcessingResponse['dynamic_metadata'] {
+  return {
+    fields: {
+      [DESTINATION_METADATA_NAMESPACE]: {
+        structValue: { fields: { [DESTINATION_HEADER]: { stringValue: destination } } },
+      },
+    },
+  };
+}
+
+/** The routing answer to the request headers (full-duplex mode, or a body-less request). */
+export function routedHeadersResponse(destination: string, setHeaders: HeaderValueOption[], removeHeaders: string[]): ProcessingResponse {
+  return {
+    request_headers: {
+      response: {
+        clear_route_cache: true,
+        header_mutation: { set_headers: [setHeader(DESTINATION_HEADER, destination), ...setHeaders], remove_headers: removeHeaders },
+      },
+    },
+    dynamic_metadata: destinationMetadata(destination),
+  };
+}
+
+/** The routing answer on the body response (BUFFERED mode): headers ride on the body's CommonResponse. */
+export function routedBufferedBodyResponse(destination: string, setHeaders: HeaderValueOption[], removeHeaders: string[], body: Buffer | undefined): ProcessingResponse {
+  return {
+    request_body: {
+      response: {
+        clear_route_cache: true,
+        header_mutation: { set_headers: [setHeader(DESTINATION_HEADER, destination), ...setHeaders], remove_headers: removeHeaders },
+        ...(body === undefined ? {} : { body_mutation: { body } }),
+      },
+    },
+    dynamic_metadata: destinationMetadata(destination),
+  };
+}
+
+/** A plain CONTINUE answer to request or response headers, optionally removing headers. */
+export function continueHeaders(direction: 'request' | 'response', removeHeaders: string[] = []): ProcessingResponse {
+  const response = removeHeaders.length === 0 ? {} : { header_mutation: { remove_headers: removeHeaders } };
+  return direction === 'request' ? { request_headers: { response } } : { response_headers: { response } };
+}
+
+/** A CONTINUE answer to a body chunk in a non-duplex mode, optionally replacing the chunk. */
+export function continueBody(direction: 'request' | 'response', body?: Buffer): ProcessingResponse {
+  const response = body === undefined ? {} : { body_mutation: { body } };
+  return direction === 'request' ? { request_body: { response } } : { response_body: { response } };
+}
+
+/**
+ * Splits `body` into StreamedBodyResponse messages of at most BODY_CHUNK_BYTES (views, no copies);
+ * the last carries `endOfStream`. An empty body yields one empty message.
+ */
+export function streamedBody(direction: 'request' | 'response', body: Buffer, endOfStream: boolean): ProcessingResponse[] {
+  const out: ProcessingResponse[] = [];
+  let offset = 0;
+  do {
+    const end = Math.min(offset + BODY_CHUNK_BYTES, body.length);
+    const last = end >= body.length;
+    const response = { body_mutation: { streamed_response: { body: body.subarray(offset, end), end_of_stream: last && endOfStream } } };
+    out.push(direction === 'request' ? { request_body: { response } } : { response_body: { response } });
+    offset = end;
+  } while (offset < body.length);
+  return out;
+}
+
+export function trailersResponse(direction: 'request' | 'response'): ProcessingResponse {
+  return direction === 'request' ? { request_trailers: {} } : { response_trailers: {} };
+}
+
+/** An error as Envoy's local reply: status, `inference error: <Code> - <message>` body, extra headers. */
+export function immediateError(err: EppError, extraHeaders: HeaderValueOption[] = []): ProcessingResponse {
+  return {
+    immediate_response: {
+      status: { code: STATUS_BY_CODE[err.code] },
+      headers: { set_headers: [setHeader('content-type', 'text/plain; charset=utf-8'), ...extraHeaders] },
+      body: Buffer.from(`inference error: ${err.code} - ${err.message}`, 'utf8'),
+      details: `epp_${err.code}`,
+    },
+  };
+}

@@ -1,0 +1,306 @@
+/**
+ * One ext_proc stream's state machine: turns the data plane's ProcessingRequests into
+ * ProcessingResponses, with no socket in sight (the grpc-js binding is `service.ts`).
+ *
+ * FULL_DUPLEX_STREAMED (the default and llm-d's only mode): the request-header answer is held until
+ * the body's end of stream; then the header answer (destination header + `envoy.lb` metadata, route
+ * cache cleared) and the body as ≤62,000-byte StreamedBodyResponse chunks. Response headers are
+ * answered at once and response body chunks pass straight through as they arrive.
+ * BUFFERED (`protocol_config`, or the server's configured default): headers are answered CONTINUE and
+ * the routing answer rides on the body response.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RequestRouter, RoutingDecision } from '../director/director.js';
+import { DeadlineExceededError, EppError, InternalError, PayloadTooLargeError, toEppError } from '../errors/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { EppMetrics } from '../observability/metrics.js';
+import { parseOpenAIRequest } from '../request/openai-parser.js';
+import type { LLMRequest } from '../request/llm-request.js';
+import { headerMapToMap, OWNED_REQUEST_HEADERS, REQUEST_ID_HEADER, requestPath } from './headers.js';
+import type { HeaderValueOption, ProcessingRequest__Output, ProcessingResponse } from './proto.js';
+import {
+  continueBody,
+  continueHeaders,
+  immediateError,
+  routedBufferedBodyResponse,
+  routedHeadersResponse,
+  setHeader,
+  streamedBody,
+  trailersResponse,
+} from './responses.js';
+import { readSubsetHint } from './subset-hint.js';
+
+export type BodyMode = 'full-duplex' | 'buffered';
+
+/** Where a session's answers go. `end` closes the stream cleanly (OK status). */
+export interface ResponseSink {
+  send(response: ProcessingResponse): void;
+  end(): void;
+}
+
+/** Timer functions, injected so tests drive the decision deadline with fake timers. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface SessionOptions {
+  readonly router: RequestRouter;
+  readonly metrics: EppMetrics;
+  readonly logger: Logger;
+  /** Body mode assumed until the data plane's `protocol_config` says otherwise. */
+  readonly defaultBodyMode: BodyMode;
+  readonly maxRequestBodyBytes: number;
+  readonly decisionTimeoutMs: number;
+  readonly timers: Timers;
+}
+
+const enum Phase {
+  AwaitingHeaders,
+  CollectingBody,
+  Deciding,
+  Routed,
+  Closed,
+}
+
+export class ExtProcSession {
+  #phase = Phase.AwaitingHeaders;
+  #mode: BodyMode;
+  #responseMode: BodyMode | 'streamed' | 'none';
+  #headers = new Map<string, string>();
+  #requestId = '';
+  #generatedRequestId = false;
+  #chunks: Buffer[] = [];
+  #bodyBytes = 0;
+  #subsetHint: string[] | undefined;
+  #decision: RoutingDecision | undefined;
+  #released = false;
+  #llm: LLMRequest | undefined;
+  #modelPattern: { from: string; to: string } | undefined;
+  #deadline: unknown;
+
+  constructor(
+    private readonly sink: ResponseSink,
+    private readonly options: SessionOptions,
+  ) {
+    this.#mode = options.defaultBodyMode;
+    this.#responseMode = options.defaultBodyMode;
+  }
+
+  /** Handles one message. Never throws: failures become an immediate response on this stream. */
+  onMessage(msg: ProcessingRequest__Output): void {
+    if (this.#phase === Phase.Closed) return;
+    try {
+      this.#dispatch(msg);
+    } catch (err) {
+      this.#fail(toEppError(err));
+    }
+  }
+
+  /** The stream ended (client half-close, cancel or error): release what the request holds. */
+  onStreamEnd(): void {
+    this.#clearDeadline();
+    this.#chunks = [];
+    this.#phase = Phase.Closed;
+    this.#release();
+  }
+
+  get requestId(): string {
+    return this.#requestId;
+  }
+
+  #dispatch(msg: ProcessingRequest__Output): void {
+    if (msg.metadata_context !== undefined) this.#subsetHint = readSubsetHint(msg.metadata_context);
+    const pc = msg.protocol_config;
+    if (pc !== undefined) {
+      this.#mode = pc.request_body_mode === 'BUFFERED' || pc.request_body_mode === 'BUFFERED_PARTIAL' ? 'buffered' : 'full-duplex';
+      const rm = pc.response_body_mode;
+      this.#responseMode =
+        rm === 'FULL_DUPLEX_STREAMED' ? 'full-duplex' : rm === 'BUFFERED' || rm === 'BUFFERED_PARTIAL' ? 'buffered' : rm === 'STREAMED' ? 'streamed' : 'none';
+    }
+    switch (msg.request) {
+      case 'request_headers':
+        return this.#onRequestHeaders(msg.request_headers?.headers, msg.request_headers?.end_of_stream === true);
+      case 'request_body':
+        return this.#onRequestBody(msg.request_body?.body, msg.request_body?.end_of_stream === true);
+      case 'request_trailers':
+        if (this.#phase === Phase.CollectingBody) this.#finishRequest();
+        if (this.#phase !== Phase.Closed) this.sink.send(trailersResponse('request'));
+        return;
+      case 'response_headers':
+        return this.#onResponseHeaders();
+      case 'response_body':
+        return this.#onResponseBody(msg.response_body?.body, msg.response_body?.end_of_stream === true);
+      case 'response_trailers':
+        this.sink.send(trailersResponse('response'));
+        return;
+      default:
+        throw new InternalError('ProcessingRequest without a request field');
+    }
+  }
+
+  #onRequestHeaders(headerMap: Parameters<typeof headerMapToMap>[0], endOfStream: boolean): void {
+    if (this.#phase !== Phase.AwaitingHeaders) throw new InternalError('request headers received twice');
+    this.#headers = headerMapToMap(headerMap);
+    const id = this.#headers.get(REQUEST_ID_HEADER);
+    if (id === undefined || id.length === 0) {
+      this.#requestId = randomUUID();
+      this.#generatedRequestId = true;
+    } else this.#requestId = id;
+    if (endOfStream) {
+      this.#phase = Phase.Deciding;
+      this.#decide(undefined, performance.now());
+      return;
+    }
+    this.#phase = Phase.CollectingBody;
+    if (this.#mode === 'buffered') this.sink.send(continueHeaders('request', this.#ownedHeadersPresent()));
+  }
+
+  #onRequestBody(body: Buffer | undefined, endOfStream: boolean): void {
+    if (this.#phase !== Phase.CollectingBody) {
+      if (this.#phase === Phase.AwaitingHeaders) throw new InternalError('request body received before request headers');
+      return; // late chunks after a decision (e.g. an empty end-of-stream) carry nothing to route on
+    }
+    if (body !== undefined && body.length > 0) {
+      this.#bodyBytes += body.length;
+      if (this.#bodyBytes > this.options.maxRequestBodyBytes) {
+        this.#chunks = [];
+        throw new PayloadTooLargeError(`request body exceeds the limit of ${this.options.maxRequestBodyBytes} bytes`);
+      }
+      this.#chunks.push(body);
+    }
+    if (endOfStream) this.#finishRequest();
+  }
+
+  #finishRequest(): void {
+    const t0 = performance.now();
+    this.#phase = Phase.Deciding;
+    const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#bodyBytes);
+    this.#chunks = [];
+    this.#llm = parseOpenAIRequest(requestPath(this.#headers), body);
+    this.#decide(body, t0);
+  }
+
+  #decide(body: Buffer | undefined, t0: number): void {
+    const result = this.options.router.route({
+      requestId: this.#requestId,
+      headers: this.#headers,
+      llm: this.#llm,
+      subsetHint: this.#subsetHint,
+    });
+    if (!(result instanceof Promise)) {
+      this.#answer(result, body, t0);
+      return;
+    }
+    this.#deadline = this.options.timers.setTimeout(() => {
+      this.#deadline = undefined;
+      if (this.#phase === Phase.Deciding) this.#fail(new DeadlineExceededError(`no routing decision within ${this.options.decisionTimeoutMs} ms`));
+    }, this.options.decisionTimeoutMs);
+    result.then(
+      (decision) => {
+        this.#clearDeadline();
+        if (this.#phase !== Phase.Deciding) {
+          this.options.router.release(decision); // answered already (deadline) or stream gone
+          return;
+        }
+        try {
+          this.#answer(decision, body, t0);
+        } catch (err) {
+          this.#fail(toEppError(err));
+        }
+      },
+      (err: unknown) => {
+        this.#clearDeadline();
+        if (this.#phase === Phase.Deciding) this.#fail(toEppError(err));
+      },
+    );
+  }
+
+  #answer(decision: RoutingDecision, body: Buffer | undefined, t0: number): void {
+    this.#decision = decision;
+    this.#phase = Phase.Routed;
+    const forwarded = decision.rewrittenBody ?? body;
+    const set: HeaderValueOption[] = [];
+    if (forwarded !== undefined && forwarded.length > 0) set.push(setHeader('content-length', String(forwarded.length)));
+    if (this.#generatedRequestId) set.push(setHeader(REQUEST_ID_HEADER, this.#requestId));
+    const remove = this.#ownedHeadersPresent();
+    if (decision.targetModel !== decision.incomingModel) {
+      this.#modelPattern = { from: JSON.stringify(decision.targetModel), to: JSON.stringify(decision.incomingModel) };
+    }
+    if (this.#mode === 'buffered' && body !== undefined) {
+      this.sink.send(routedBufferedBodyResponse(decision.destination, set, remove, decision.rewrittenBody));
+    } else {
+      this.sink.send(routedHeadersResponse(decision.destination, set, remove));
+      if (forwarded !== undefined) for (const m of streamedBody('request', forwarded, true)) this.sink.send(m);
+    }
+    const m = this.options.metrics;
+    m.requestTotal.labels(decision.incomingModel, decision.targetModel, String(decision.priority)).inc();
+    m.observeProcessing(performance.now() - t0, true);
+    if (this.options.logger.isLevelEnabled('debug')) {
+      this.options.logger.debug(
+        { 'x-request-id': this.#requestId, model: decision.incomingModel, targetModel: decision.targetModel, destination: decision.destination },
+        'request routed',
+      );
+    }
+  }
+
+  #onResponseHeaders(): void {
+    // Streaming (SSE) and buffered responses are both passed through chunk by chunk, so nothing in the
+    // response headers changes how the body is handled.
+    this.sink.send(continueHeaders('response'));
+  }
+
+  #onResponseBody(body: Buffer | undefined, endOfStream: boolean): void {
+    let chunk = body ?? Buffer.alloc(0);
+    const pattern = this.#modelPattern;
+    if (pattern !== undefined && chunk.length > 0) {
+      // Reverse of the request's model rewrite, so clients see the model they asked for. A name split
+      // across two chunks is left as is: rewriting must never hold back a streamed token.
+      const text = chunk.toString('utf8');
+      const replaced = text.replaceAll(`"model":${pattern.from}`, `"model":${pattern.to}`).replaceAll(`"model": ${pattern.from}`, `"model": ${pattern.to}`);
+      if (replaced !== text) chunk = Buffer.from(replaced, 'utf8');
+    }
+    if (this.#responseMode === 'full-duplex') {
+      for (const m of streamedBody('response', chunk, endOfStream)) this.sink.send(m);
+    } else if (this.#responseMode !== 'none') {
+      this.sink.send(continueBody('response', chunk === body ? undefined : chunk));
+    }
+  }
+
+  #ownedHeadersPresent(): string[] {
+    const out: string[] = [];
+    for (const h of OWNED_REQUEST_HEADERS) if (this.#headers.has(h)) out.push(h);
+    return out;
+  }
+
+  #fail(err: EppError): void {
+    if (this.#phase === Phase.Closed) return;
+    const answered = this.#phase === Phase.Routed;
+    this.#phase = Phase.Closed;
+    this.#clearDeadline();
+    this.#chunks = [];
+    const llm = this.#llm;
+    const model = llm?.model ?? '';
+    const target = this.#headers.get('x-gateway-model-name-rewrite') ?? model;
+    this.options.metrics.requestErrorTotal.labels(model, target, err.code).inc();
+    if (!answered) this.options.metrics.observeProcessing(0, false);
+    const level = err.code === 'Internal' ? 'error' : 'info';
+    this.options.logger[level]({ 'x-request-id': this.#requestId, code: err.code, err: err.message }, 'request rejected');
+    this.sink.send(immediateError(err));
+    this.sink.end();
+    this.#release();
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline !== undefined) {
+      this.options.timers.clearTimeout(this.#deadline);
+      this.#deadline = undefined;
+    }
+  }
+
+  #release(): void {
+    if (this.#released || this.#decision === undefined) return;
+    this.#released = true;
+    this.options.router.release(this.#decision);
+  }
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/envoy/service/ext_proc/v3/external_processor.proto
+
+
+export interface GrpcStatus {
+  'status'?: (number);
+}
+
+export interface GrpcStatus__Output {
+  'status'?: (number);
+}

@@ -1,0 +1,97 @@
+/**
+ * Every metric the picker exports, on a private registry, with the reference EPP's names and labels
+ * (existing dashboards and alerts keep working). Children for fixed label sets are cached so the
+ * request path does no label hashing beyond a map lookup.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TypedName } from '../scheduling/types.js';
+
+/** What the scheduling framework reports (kept narrow so tests can pass a fake). */
+export interface SchedulerMetrics {
+  observePlugin(extensionPoint: string, plugin: TypedName, ms: number): void;
+  observeSchedulerE2e(ms: number): void;
+}
+
+const SCHEDULER_BUCKETS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
+const PROCESSING_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export class EppMetrics implements SchedulerMetrics {
+  readonly registry = new Registry();
+
+  readonly requestTotal = new Counter({
+    name: 'inference_objective_request_total',
+    help: 'Counter of inference objective requests broken out for each model and target model.',
+    labelNames: ['model_name', 'target_model_name', 'priority'] as const,
+    registers: [this.registry],
+  });
+  readonly requestErrorTotal = new Counter({
+    name: 'inference_objective_request_error_total',
+    help: 'Counter of inference objective requests errors broken out for each model and target model.',
+    labelNames: ['model_name', 'target_model_name', 'error_code'] as const,
+    registers: [this.registry],
+  });
+  readonly runningRequests = new Gauge({
+    name: 'inference_objective_running_requests',
+    help: 'Inference objective number of running requests in each model.',
+    labelNames: ['model_name'] as const,
+    registers: [this.registry],
+  });
+  readonly schedulerE2e = new Histogram({
+    name: 'inference_extension_scheduler_e2e_duration_seconds',
+    help: 'End-to-end scheduling latency distribution in seconds.',
+    buckets: SCHEDULER_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly pluginDuration = new Histogram({
+    name: 'inference_extension_plugin_duration_seconds',
+    help: 'Plugin processing latency distribution in seconds for each extension point, plugin type and plugin name.',
+    labelNames: ['extension_point', 'plugin_type', 'plugin_name'] as const,
+    buckets: SCHEDULER_BUCKETS,
+    registers: [this.registry],
+  });
+  /**
+   * The picker's own overhead per request: from the message that completed the request (body
+   * end-of-stream, or headers for a body-less request) to the routing answer being written. Body
+   * upload time is excluded; it is the client's, not the picker's.
+   */
+  readonly requestProcessing = new Histogram({
+    name: 'llm_d_router_epp_request_processing_duration_seconds',
+    help: 'Time the endpoint picker spent deciding a request, from its last request message to the routing answer, in seconds.',
+    labelNames: ['outcome'] as const,
+    buckets: PROCESSING_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly info = new Gauge({
+    name: 'inference_extension_info',
+    help: 'General information of the current build of Inference Extension.',
+    labelNames: ['commit', 'build_ref'] as const,
+    registers: [this.registry],
+  });
+
+  readonly #pluginChildren = new Map<string, Histogram.Internal<'extension_point' | 'plugin_type' | 'plugin_name'>>();
+  readonly #routed = this.requestProcessing.labels('routed');
+  readonly #rejected = this.requestProcessing.labels('rejected');
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry });
+    this.info.labels(process.env.EPP_COMMIT ?? 'dev', process.env.EPP_BUILD_REF ?? 'dev').set(1);
+  }
+
+  observePlugin(extensionPoint: string, plugin: TypedName, ms: number): void {
+    const key = `${extensionPoint}\u0000${plugin.type}\u0000${plugin.name}`;
+    let child = this.#pluginChildren.get(key);
+    if (child === undefined) {
+      child = this.pluginDuration.labels(extensionPoint, plugin.type, plugin.name);
+      this.#pluginChildren.set(key, child);
+    }
+    child.observe(ms / 1000);
+  }
+
+  observeSchedulerE2e(ms: number): void {
+    this.schedulerE2e.observe(ms / 1000);
+  }
+
+  observeProcessing(ms: number, routed: boolean): void {
+    (routed ? this.#routed : this.#rejected).observe(ms / 1000);
+  }
+}

@@ -1,0 +1,17 @@
+/** The OpenAI-style APIs the parser recognises, chosen by path suffix. */
+export type ApiKind = 'completions' | 'chat-completions' | 'responses' | 'embeddings' | 'conversations';
+
+/**
+ * A parsed inference request. `body` is the decoded JSON object (never re-serialised unless the
+ * model is rewritten, so the forwarded bytes stay exactly the client's).
+ */
+export interface LLMRequest {
+  readonly api: ApiKind;
+  /** `model` from the body (required). */
+  readonly model: string;
+  readonly stream: boolean;
+  readonly cacheSalt: string | undefined;
+  readonly body: Record<string, unknown>;
+  /** Size of the raw body in bytes. */
+  readonly bodyBytes: number;
+}

@@ -1,0 +1,120 @@
+/**
+ * OpenAI request parsing with the reference EPP's validation rules (openai-parser): the API is chosen
+ * by the suffix of the path (query string and trailing slash ignored — the reference mis-detects
+ * `/v1/chat/completions?x=1`), `model` must be a non-empty string, and each API needs its input:
+ * completions a non-empty `prompt` (string, string[] or uint32 token ids), chat at least one message,
+ * responses and embeddings an `input`, conversations non-empty `items`.
+ */
+import { BadRequestError } from '../errors/errors.js';
+import { jsonNestsDeeperThan } from './json-depth.js';
+import type { ApiKind, LLMRequest } from './llm-request.js';
+
+/** Deeper nesting than any real OpenAI body (tool schemas included) and far below the stack limit. */
+export const MAX_JSON_DEPTH = 512;
+
+const UINT32_MAX = 0xffffffff;
+
+/** Maps a request path to its API; unknown paths are completions, as in the reference. */
+export function apiKindForPath(path: string): ApiKind {
+  let end = path.indexOf('?');
+  if (end < 0) end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
+  const p = path.slice(0, end);
+  if (p.endsWith('/chat/completions')) return 'chat-completions';
+  if (p.endsWith('/completions')) return 'completions';
+  if (p.endsWith('/responses')) return 'responses';
+  if (p.endsWith('/embeddings')) return 'embeddings';
+  if (p.endsWith('/conversations')) return 'conversations';
+  return 'completions';
+}
+
+function isTokenId(v: unknown): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX;
+}
+
+function validatePrompt(prompt: unknown): string | undefined {
+  if (typeof prompt === 'string') return prompt.length > 0 ? undefined : 'prompt must not be empty';
+  if (!Array.isArray(prompt)) return prompt === undefined ? 'prompt is required' : 'prompt must be a string, an array of strings or an array of token ids';
+  if (prompt.length === 0) return 'prompt must not be empty';
+  const first: unknown = prompt[0];
+  if (typeof first === 'string') {
+    return prompt.every((p) => typeof p === 'string') ? undefined : 'prompt array mixes strings and other types';
+  }
+  if (typeof first === 'number') {
+    return prompt.every(isTokenId) ? undefined : 'prompt token ids must be integers in [0, 2^32-1]';
+  }
+  if (Array.isArray(first)) {
+    return prompt.every((p) => Array.isArray(p) && p.length > 0 && p.every(isTokenId))
+      ? undefined
+      : 'prompt token id batches must be non-empty arrays of integers in [0, 2^32-1]';
+  }
+  return 'prompt must be a string, an array of strings or an array of token ids';
+}
+
+function validateMessages(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return messages === undefined ? 'messages is required' : 'messages must be an array';
+  if (messages.length === 0) return 'messages must contain at least one message';
+  for (let i = 0; i < messages.length; i++) {
+    const m: unknown = messages[i];
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return `messages[${i}] must be an object`;
+    const role = (m as { role?: unknown }).role;
+    if (typeof role !== 'string' || role.length === 0) return `messages[${i}].role must be a non-empty string`;
+    const content = (m as { content?: unknown }).content;
+    if (content !== undefined && content !== null && typeof content !== 'string' && !Array.isArray(content)) {
+      return `messages[${i}].content must be a string or an array of content parts`;
+    }
+  }
+  return undefined;
+}
+
+function validateApi(api: ApiKind, body: Record<string, unknown>): string | undefined {
+  switch (api) {
+    case 'completions':
+      return validatePrompt(body.prompt);
+    case 'chat-completions':
+      return validateMessages(body.messages);
+    case 'responses':
+    case 'embeddings': {
+      const input = body.input;
+      if (input === undefined || input === null) return 'input is required';
+      if (typeof input !== 'string' && !Array.isArray(input)) return 'input must be a string or an array';
+      return undefined;
+    }
+    case 'conversations':
+      return Array.isArray(body.items) && body.items.length > 0 ? undefined : 'items must be a non-empty array';
+  }
+}
+
+/**
+ * Parses and validates a request body. Throws BadRequestError (400) for anything that is not a
+ * valid request of the path's API.
+ */
+export function parseOpenAIRequest(path: string, bytes: Buffer): LLMRequest {
+  if (jsonNestsDeeperThan(bytes, MAX_JSON_DEPTH)) {
+    throw new BadRequestError(`error unmarshaling request body: JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError(`error unmarshaling request body: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new BadRequestError('error unmarshaling request body: the body must be a JSON object');
+  }
+  const body = parsed as Record<string, unknown>;
+  const model = body.model;
+  if (typeof model !== 'string' || model.length === 0) throw new BadRequestError('model not found in request body');
+  const api = apiKindForPath(path);
+  const problem = validateApi(api, body);
+  if (problem !== undefined) throw new BadRequestError(`invalid ${api} request: ${problem}`);
+  const salt = body.cache_salt;
+  return {
+    api,
+    model,
+    stream: body.stream === true,
+    cacheSalt: typeof salt === 'string' ? salt : undefined,
+    body,
+    bodyBytes: bytes.length,
+  };
+}

@@ -1,0 +1,15 @@
+/** The one list of built-in plugin types (llm-d's type names are the config contract). */
+import { PluginRegistry } from '../registry.js';
+import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './max-score-picker.js';
+import { QUEUE_SCORER_TYPE, queueScorerFactory } from './queue-scorer.js';
+import { RANDOM_PICKER_TYPE, randomPickerFactory } from './random-picker.js';
+import { SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory } from './single-profile-handler.js';
+
+/** Registers every built-in plugin type into `registry` (a fresh one by default). */
+export function registerBuiltins(registry = new PluginRegistry()): PluginRegistry {
+  registry.register(QUEUE_SCORER_TYPE, queueScorerFactory);
+  registry.register(MAX_SCORE_PICKER_TYPE, maxScorePickerFactory);
+  registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);
+  registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
+  return registry;
+}

@@ -1,0 +1,36 @@
+/**
+ * `queue-scorer`: prefers endpoints with fewer waiting requests, min-max normalised over the
+ * candidates: `(maxQ − q) / (maxQ − minQ)`; all equal → 1. No parameters.
+ */
+import type { Endpoint } from '../../datastore/endpoint.js';
+import type { PluginFactory } from '../registry.js';
+import type { Scorer, SchedulingRequest, TypedName } from '../types.js';
+import { decodeParameters, noParametersSchema } from './parameters.js';
+
+export const QUEUE_SCORER_TYPE = 'queue-scorer';
+
+export class QueueScorer implements Scorer {
+  readonly typedName: TypedName;
+  constructor(name: string) {
+    this.typedName = { type: QUEUE_SCORER_TYPE, name };
+  }
+
+  score(_request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const e of candidates) {
+      const q = e.metrics.waitingQueueSize;
+      if (q < min) min = q;
+      if (q > max) max = q;
+    }
+    const range = max - min;
+    for (let i = 0; i < candidates.length; i++) {
+      out[i] = range > 0 ? (max - (candidates[i]?.metrics.waitingQueueSize ?? max)) / range : 1;
+    }
+  }
+}
+
+export const queueScorerFactory: PluginFactory = (name, parameters) => {
+  decodeParameters(noParametersSchema, parameters, QUEUE_SCORER_TYPE, name);
+  return new QueueScorer(name);
+};

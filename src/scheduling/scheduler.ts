@@ -1,0 +1,50 @@
+import type { Endpoint } from '../datastore/endpoint.js';
+import { ResourceExhaustedError } from '../errors/errors.js';
+import type { SchedulerMetrics } from '../observability/metrics.js';
+import { ProfileRunner } from './profile-runner.js';
+import type { ProfileHandler, ProfileResult, ProfileSpec, SchedulingRequest, SchedulingResult } from './types.js';
+
+/** Safety bound on profile-handler rounds; real handlers need one or two. */
+const MAX_ROUNDS = 16;
+
+/**
+ * Runs a scheduling cycle: asks the profile handler which profiles to run until it has none left, runs
+ * them over the candidates, and lets the handler choose the primary result. Synchronous; throws
+ * ResourceExhaustedError when no profile produced a target.
+ */
+export class Scheduler {
+  readonly #runners = new Map<string, ProfileRunner>();
+  readonly #profiles: ReadonlyMap<string, ProfileSpec>;
+
+  constructor(
+    private readonly handler: ProfileHandler,
+    profiles: readonly ProfileSpec[],
+    private readonly metrics?: SchedulerMetrics,
+  ) {
+    this.#profiles = new Map(profiles.map((p) => [p.name, p]));
+    for (const p of profiles) this.#runners.set(p.name, new ProfileRunner(p, metrics));
+  }
+
+  schedule(request: SchedulingRequest, candidates: readonly Endpoint[]): SchedulingResult {
+    const t0 = performance.now();
+    const results = new Map<string, ProfileResult>();
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const next = this.handler.pickProfiles(request, this.#profiles, results);
+      if (next.length === 0) break;
+      for (const p of next) {
+        const runner = this.#runners.get(p.name);
+        results.set(p.name, runner === undefined ? null : runner.run(request, candidates));
+      }
+    }
+    try {
+      return this.handler.processResults(request, results);
+    } finally {
+      this.metrics?.observeSchedulerE2e(performance.now() - t0);
+    }
+  }
+}
+
+/** Thrown by profile handlers when the primary profile has no target. */
+export function noTargetError(profileName: string): ResourceExhaustedError {
+  return new ResourceExhaustedError(`failed to find target endpoint: profile "${profileName}" found no endpoint`);
+}

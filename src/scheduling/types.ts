@@ -1,0 +1,87 @@
+/**
+ * The scheduling framework's contracts. A scheduling cycle is synchronous over an immutable
+ * endpoint snapshot: profile handler → for each profile: filters → weighted scorers → picker.
+ */
+import type { Endpoint } from '../datastore/endpoint.js';
+import type { LLMRequest } from '../request/llm-request.js';
+
+/** A plugin instance's identity: its registered type and its (config-unique) name. */
+export interface TypedName {
+  readonly type: string;
+  readonly name: string;
+}
+
+export interface Plugin {
+  readonly typedName: TypedName;
+}
+
+/** What plugins see of a request. Header names are lower-case. */
+export interface SchedulingRequest {
+  readonly requestId: string;
+  /** The model the request will be served as (after any rewrite); '' for header-only requests. */
+  readonly targetModel: string;
+  /** The parsed body; undefined for header-only requests. */
+  readonly llm: LLMRequest | undefined;
+  readonly headers: ReadonlyMap<string, string>;
+}
+
+/** Narrows the candidate list. Must not mutate its input; returning an empty list fails the profile. */
+export interface Filter extends Plugin {
+  filter(request: SchedulingRequest, candidates: readonly Endpoint[]): readonly Endpoint[];
+}
+
+/**
+ * Scores every candidate into `out[i]` (same index as `candidates[i]`). Scores are clamped to [0, 1]
+ * by the framework and summed with the profile's weights.
+ */
+export interface Scorer extends Plugin {
+  score(request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void;
+}
+
+/** Chooses the ordered targets (at most its `maxNumOfEndpoints`) from scored candidates. */
+export interface Picker extends Plugin {
+  pick(request: SchedulingRequest, candidates: readonly Endpoint[], scores: Float64Array): readonly Endpoint[];
+}
+
+/** A profile's outcome: ordered targets, or null when the profile found none. */
+export type ProfileResult = { readonly targets: readonly Endpoint[] } | null;
+
+/** The scheduler's outcome: the primary profile's targets become the destination. */
+export interface SchedulingResult {
+  readonly primaryProfileName: string;
+  readonly profileResults: ReadonlyMap<string, ProfileResult>;
+}
+
+/** One named pipeline of filters, weighted scorers and a picker. */
+export interface ProfileSpec {
+  readonly name: string;
+  readonly filters: readonly Filter[];
+  readonly scorers: readonly { readonly scorer: Scorer; readonly weight: number }[];
+  readonly picker: Picker;
+}
+
+/**
+ * Decides which profiles run, in rounds, and which result is primary. `pickProfiles` is called until it
+ * returns no profiles; `processResults` then builds the final result (or throws ResourceExhaustedError).
+ */
+export interface ProfileHandler extends Plugin {
+  pickProfiles(
+    request: SchedulingRequest,
+    profiles: ReadonlyMap<string, ProfileSpec>,
+    results: ReadonlyMap<string, ProfileResult>,
+  ): readonly ProfileSpec[];
+  processResults(request: SchedulingRequest, results: ReadonlyMap<string, ProfileResult>): SchedulingResult;
+}
+
+export function isFilter(p: Plugin): p is Filter {
+  return typeof (p as Partial<Filter>).filter === 'function';
+}
+export function isScorer(p: Plugin): p is Scorer {
+  return typeof (p as Partial<Scorer>).score === 'function';
+}
+export function isPicker(p: Plugin): p is Picker {
+  return typeof (p as Partial<Picker>).pick === 'function';
+}
+export function isProfileHandler(p: Plugin): p is ProfileHandler {
+  return typeof (p as Partial<ProfileHandler>).pickProfiles === 'function';
+}
