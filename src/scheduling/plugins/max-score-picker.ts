@@ -25,29 +25,37 @@ export class MaxScorePicker implements Picker {
   pick(_request: SchedulingRequest, candidates: readonly Endpoint[], scores: Float64Array): readonly Endpoint[] {
     const n = candidates.length;
     if (n === 0) return [];
-    const rot = this.#rotation++ % n;
+    const turn = this.#rotation++;
     if (this.#rotation > 0x3fffffff) this.#rotation = 0;
-    // Rank key among equal scores: distance from the rotation point.
-    const key = (i: number): number => (i - rot + n) % n;
     if (this.maxNumOfEndpoints === 1) {
-      let best = -1;
-      let bestScore = -Infinity;
+      let best = -Infinity;
+      let ties = 0;
       for (let i = 0; i < n; i++) {
         const s = scores[i] ?? 0;
-        if (s > bestScore || (s === bestScore && key(i) < key(best))) {
-          best = i;
-          bestScore = s;
-        }
+        if (s > best) {
+          best = s;
+          ties = 1;
+        } else if (s === best) ties++;
       }
-      const chosen = candidates[best];
-      return chosen === undefined ? [] : [chosen];
+      // The (turn mod ties)-th of the tied endpoints, in candidate order.
+      let k = turn % ties;
+      for (let i = 0; i < n; i++) {
+        if ((scores[i] ?? 0) === best && k-- === 0) return [candidates[i] as Endpoint];
+      }
+      return [];
     }
     const order = Array.from({ length: n }, (_, i) => i);
-    order.sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0) || key(a) - key(b));
+    order.sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0) || a - b);
     const out: Endpoint[] = [];
-    for (let k = 0; k < n && out.length < this.maxNumOfEndpoints; k++) {
-      const e = candidates[order[k] ?? 0];
-      if (e !== undefined) out.push(e);
+    for (let start = 0; start < n && out.length < this.maxNumOfEndpoints; ) {
+      const score = scores[order[start] ?? 0] ?? 0;
+      let end = start + 1;
+      while (end < n && (scores[order[end] ?? 0] ?? 0) === score) end++;
+      const size = end - start;
+      for (let j = 0; j < size && out.length < this.maxNumOfEndpoints; j++) {
+        out.push(candidates[order[start + ((turn + j) % size)] ?? 0] as Endpoint);
+      }
+      start = end;
     }
     return out;
   }

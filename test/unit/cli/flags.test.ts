@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseDuration, parseFlags, UsageError, type FlagSpec } from '../../../src/cli/flags.js';
+
+const SPECS: FlagSpec[] = [
+  { name: 'grpc-port', kind: 'int', default: 9002, help: '' },
+  { name: 'secure-serving', kind: 'bool', default: true, help: '' },
+  { name: 'config-text', kind: 'string', default: '', help: '' },
+  { name: 'timeout', kind: 'duration', default: 5000, help: '' },
+  { name: 'ports', kind: 'list', default: [], help: '' },
+  { name: 'v', kind: 'int', default: 2, help: '' },
+];
+
+describe('parseFlags (Go flag semantics)', () => {
+  it('accepts --flag=value, --flag value, -flag and defaults', () => {
+    const { values, positional } = parseFlags(SPECS, ['--grpc-port=9100', '-config-text', 'a: b', '-v=4', 'extra']);
+    expect(values).toMatchObject({ 'grpc-port': 9100, 'config-text': 'a: b', v: 4, 'secure-serving': true, timeout: 5000 });
+    expect(positional).toEqual(['extra']);
+  });
+
+  it('treats a bare bool flag as true and takes only =value for bools', () => {
+    expect(parseFlags(SPECS, ['--secure-serving=false']).values['secure-serving']).toBe(false);
+    expect(parseFlags(SPECS, ['--secure-serving']).values['secure-serving']).toBe(true);
+    const { values, positional } = parseFlags(SPECS, ['--secure-serving', 'false']);
+    expect(values['secure-serving']).toBe(true);
+    expect(positional).toEqual(['false']);
+  });
+
+  it('parses durations and repeated/comma lists', () => {
+    expect(parseFlags(SPECS, ['--timeout', '1m30s']).values.timeout).toBe(90_000);
+    expect(parseFlags(SPECS, ['--ports', '8000,8001', '--ports=8002']).values.ports).toEqual(['8000', '8001', '8002']);
+  });
+
+  it.each([
+    [['--nope'], 'unknown flag'],
+    [['--grpc-port'], 'needs an argument'],
+    [['--grpc-port=x'], 'invalid integer'],
+    [['--secure-serving=maybe'], 'invalid boolean'],
+    [['--timeout=5'], 'invalid duration'],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseFlags(SPECS, argv)).toThrow(UsageError);
+    expect(() => parseFlags(SPECS, argv)).toThrow(message);
+  });
+
+  it('parses Go duration units', () => {
+    expect(parseDuration('50ms')).toBe(50);
+    expect(parseDuration('2s')).toBe(2000);
+    expect(parseDuration('1.5h')).toBe(5_400_000);
+    expect(parseDuration('0')).toBe(0);
+    expect(() => parseDuration('')).toThrow(UsageError);
+    expect(() => parseDuration('10 s')).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { RequestRouter, RoutingDecision, RoutingInput } from '../../../src/director/director.js';
+import type { ProcessingRequest__Output, ProcessingResponse } from '../../../src/extproc/proto.js';
+import { ExtProcSession, type SessionOptions } from '../../../src/extproc/session.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { EppMetrics } from '../../../src/observability/metrics.js';
+import { endpoint } from '../../helpers/endpoints.js';
+
+class FakeRouter implements RequestRouter {
+  inputs: RoutingInput[] = [];
+  released = 0;
+  constructor(private readonly impl: (input: RoutingInput) => RoutingDecision | Promise<RoutingDecision>) {}
+  route(input: RoutingInput): RoutingDecision | Promise<RoutingDecision> {
+    this.inputs.push(input);
+    return this.impl(input);
+  }
+  release(): void {
+    this.released++;
+  }
+}
+
+const target = endpoint(0);
+const decision = (over: Partial<RoutingDecision> = {}): RoutingDecision => ({
+  targets: [target],
+  destination: target.hostPort,
+  incomingModel: 'm',
+  targetModel: 'm',
+  priority: 0,
+  rewrittenBody: undefined,
+  ...over,
+});
+
+function harness(router: RequestRouter, over: Partial<SessionOptions> = {}) {
+  const sent: ProcessingResponse[] = [];
+  let ended = 0;
+  const session = new ExtProcSession(
+    { send: (r) => sent.push(r), end: () => ended++ },
+    {
+      router,
+      metrics: new EppMetrics(),
+      logger: silentLogger(),
+      defaultBodyMode: 'full-duplex',
+      maxRequestBodyBytes: 1024,
+      decisionTimeoutMs: 5000,
+      timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+      ...over,
+    },
+  );
+  const msg = (m: object): void => session.onMessage(m as ProcessingRequest__Output);
+  const headers = (h: Record<string, string>, eos = false): void =>
+    msg({ request: 'request_headers', request_headers: { headers: { headers: Object.entries(h).map(([key, v]) => ({ key, raw_value: Buffer.from(v) })) }, end_of_stream: eos } });
+  const body = (b: string, eos: boolean): void => msg({ request: 'request_body', request_body: { body: Buffer.from(b), end_of_stream: eos } });
+  return { session, sent, ended: () => ended, msg, headers, body };
+}
+
+const status = (r: ProcessingResponse | undefined): number | undefined => r?.immediate_response?.status?.code ?? undefined;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ExtProcSession', () => {
+  it('holds the header answer until body end-of-stream, then header answer before body', () => {
+    const h = harness(new FakeRouter(() => decision()));
+    h.headers({ ':path': '/v1/completions', 'x-request-id': 'abc' });
+    h.body('{"model":"m",', false);
+    expect(h.sent).toHaveLength(0);
+    h.body('"prompt":"p"}', true);
+    expect(h.sent.map((r) => Object.keys(r).find((k) => k !== 'dynamic_metadata'))).toEqual(['request_headers', 'request_body']);
+    expect(h.session.requestId).toBe('abc');
+  });
+
+  it('answers 503 when an asynchronous decision misses the deadline, and releases a late decision', async () => {
+    vi.useFakeTimers();
+    let resolveLate: (d: RoutingDecision) => void = () => undefined;
+    const router = new FakeRouter(() => new Promise<RoutingDecision>((r) => (resolveLate = r)));
+    const h = harness(router, { decisionTimeoutMs: 200 });
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(h.sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(status(h.sent[0])).toBe(503);
+    expect(h.sent[0]?.immediate_response?.body?.toString()).toContain('DeadlineExceeded');
+    expect(h.ended()).toBe(1);
+    resolveLate(decision());
+    await vi.advanceTimersByTimeAsync(0);
+    expect(router.released).toBe(1);
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('answers an asynchronous decision made in time', async () => {
+    vi.useFakeTimers();
+    const h = harness(new FakeRouter(() => Promise.resolve(decision())));
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.sent[0]?.request_headers?.response?.clear_route_cache).toBe(true);
+  });
+
+  it('isolates a failing router: that stream gets 500 and ends', () => {
+    const h = harness(
+      new FakeRouter(() => {
+        throw new TypeError('boom');
+      }),
+    );
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    expect(status(h.sent[0])).toBe(500);
+    expect(h.ended()).toBe(1);
+    h.body('more', true); // messages after the end are ignored
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('rejects a body before headers as a protocol violation (500)', () => {
+    const h = harness(new FakeRouter(() => decision()));
+    h.body('{}', true);
+    expect(status(h.sent[0])).toBe(500);
+  });
+
+  it('answers 413 on the chunk that passes the cap and drops what it buffered', () => {
+    const router = new FakeRouter(() => decision());
+    const h = harness(router);
+    h.headers({ ':path': '/v1/completions' });
+    h.body('x'.repeat(1000), false);
+    expect(h.sent).toHaveLength(0);
+    h.body('x'.repeat(100), false);
+    expect(status(h.sent[0])).toBe(413);
+    expect(router.inputs).toHaveLength(0);
+  });
+
+  it('releases the routed request exactly once, however the stream ends', () => {
+    const router = new FakeRouter(() => decision());
+    const h = harness(router);
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    h.session.onStreamEnd();
+    h.session.onStreamEnd();
+    expect(router.released).toBe(1);
+  });
+
+  it('forwards a rewritten body with its new content-length and rewrites the model back in responses', () => {
+    const rewritten = Buffer.from('{"model":"t","prompt":"p"}');
+    const h = harness(new FakeRouter(() => decision({ targetModel: 't', rewrittenBody: rewritten })));
+    h.headers({ ':path': '/v1/completions', 'x-gateway-model-name-rewrite': 't' });
+    h.body('{"model":"m", "prompt":"p"}', true);
+    const set = h.sent[0]?.request_headers?.response?.header_mutation?.set_headers ?? [];
+    expect(set.find((o) => o.header?.key === 'content-length')?.header?.raw_value?.toString()).toBe(String(rewritten.length));
+    expect(h.sent[0]?.request_headers?.response?.header_mutation?.remove_headers).toContain('x-gateway-model-name-rewrite');
+    expect(h.sent[1]?.request_body?.response?.body_mutation?.streamed_response?.body).toEqual(rewritten);
+    h.msg({ request: 'response_headers', response_headers: { headers: { headers: [] } } });
+    h.msg({ request: 'response_body', response_body: { body: Buffer.from('{"model":"t","x":1}'), end_of_stream: true } });
+    expect(h.sent.at(-1)?.response_body?.response?.body_mutation?.streamed_response?.body?.toString()).toBe('{"model":"m","x":1}');
+  });
+
+  it('treats request trailers as the end of the body and answers them', () => {
+    const h = harness(new FakeRouter(() => decision()));
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', false);
+    h.msg({ request: 'request_trailers', request_trailers: {} });
+    expect(h.sent.map((r) => Object.keys(r)[0])).toEqual(['request_headers', 'request_body', 'request_trailers']);
+  });
+
+  it('routes a header-only request without a body and without parsing', () => {
+    const router = new FakeRouter(() => decision());
+    const h = harness(router);
+    h.headers({ ':method': 'GET', ':path': '/v1/models' }, true);
+    expect(router.inputs[0]?.llm).toBeUndefined();
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0]?.dynamic_metadata).toBeDefined();
+  });
+});
