@@ -1,10 +1,11 @@
-// Regenerates src/generated/ from proto/. CI's test suite checks the output is unchanged.
+// Regenerates src/generated/ from proto/ (or into the directory given as the first argument; the test
+// suite does that to check the checked-in output is current).
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const out = `${root}src/generated`;
+const out = process.argv[2] ?? `${root}src/generated`;
 rmSync(out, { recursive: true, force: true });
 execFileSync(
   process.execPath,
