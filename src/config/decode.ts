@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /** A configuration input that failed validation; `problems` lists every error with its path. */
 export class ConfigError extends Error {

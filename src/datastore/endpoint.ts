@@ -21,8 +21,8 @@ export const UNKNOWN_METRICS: EndpointMetrics = Object.freeze({
   waitingQueueSize: 0,
   runningRequestsSize: 0,
   kvCacheUsage: 0,
-  activeModels: Object.freeze([]) as readonly string[],
-  waitingModels: Object.freeze([]) as readonly string[],
+  activeModels: Object.freeze([]),
+  waitingModels: Object.freeze([]),
   maxActiveModels: 0,
   updatedAtMs: 0,
 });

@@ -38,6 +38,6 @@ export type { ExternalProcessorClient as ExternalProcessorClientType } from '../
 /** `Process` method definition: its serializers let tests see the raw bytes on the wire. */
 export const PROCESS_METHOD = EXTERNAL_PROCESSOR_SERVICE.Process as unknown as {
   readonly path: string;
-  requestSerialize(value: unknown): Buffer;
-  responseDeserialize(bytes: Buffer): unknown;
+  readonly requestSerialize: (value: unknown) => Buffer;
+  readonly responseDeserialize: (bytes: Buffer) => unknown;
 };

@@ -11,7 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestRouter, RoutingDecision } from '../director/director.js';
-import { DeadlineExceededError, EppError, InternalError, PayloadTooLargeError, toEppError } from '../errors/errors.js';
+import type { EppError} from '../errors/errors.js';
+import { DeadlineExceededError, InternalError, PayloadTooLargeError, toEppError } from '../errors/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { EppMetrics } from '../observability/metrics.js';
 import { parseOpenAIRequest } from '../request/openai-parser.js';

@@ -2,9 +2,9 @@ import { Client, credentials } from '@grpc/grpc-js';
 import { healthServiceDefinition } from '../../src/health/health-service.js';
 
 interface Method {
-  path: string;
-  requestSerialize(v: unknown): Buffer;
-  responseDeserialize(b: Buffer): unknown;
+  readonly path: string;
+  readonly requestSerialize: (v: unknown) => Buffer;
+  readonly responseDeserialize: (b: Buffer) => unknown;
 }
 
 /** Calls grpc.health.v1.Health/Check for `service` and resolves with the status name or the gRPC error code. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestRouter, RoutingDecision, RoutingInput } from '../../../src/director/director.js';
-import type { ProcessingRequest__Output, ProcessingResponse } from '../../../src/extproc/proto.js';
+import type { ProcessingResponse } from '../../../src/extproc/proto.js';
 import { ExtProcSession, type SessionOptions } from '../../../src/extproc/session.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { EppMetrics } from '../../../src/observability/metrics.js';
@@ -46,7 +46,7 @@ function harness(router: RequestRouter, over: Partial<SessionOptions> = {}) {
       ...over,
     },
   );
-  const msg = (m: object): void => session.onMessage(m as ProcessingRequest__Output);
+  const msg = (m: object): void => session.onMessage(m);
   const headers = (h: Record<string, string>, eos = false): void =>
     msg({ request: 'request_headers', request_headers: { headers: { headers: Object.entries(h).map(([key, v]) => ({ key, raw_value: Buffer.from(v) })) }, end_of_stream: eos } });
   const body = (b: string, eos: boolean): void => msg({ request: 'request_body', request_body: { body: Buffer.from(b), end_of_stream: eos } });

@@ -1,0 +1,50 @@
+/** The `epp` command as a user runs it: exit codes and messages for bad input. */
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { writeEndpointsFile } from '../helpers/picker.js';
+
+const bin = new URL('../../bin/epp.js', import.meta.url).pathname;
+
+function epp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('epp CLI', () => {
+  it('lists commands and prints per-command flags', async () => {
+    const top = await epp(['help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/serve[\s\S]*gateway[\s\S]*mock-vllm[\s\S]*demo/);
+    const serve = await epp(['serve', '--help']);
+    expect(serve.stdout).toContain('--grpc-port int');
+  });
+
+  it('exits 2 with a clear message on usage errors', async () => {
+    const r = await epp(['serve', '--no-such-flag']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown flag: --no-such-flag');
+    const missing = await epp(['serve', '--secure-serving=false']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--endpoints-file');
+  });
+
+  it('stops start-up listing every config problem with its path', async () => {
+    const r = await epp([
+      'serve',
+      '--secure-serving=false',
+      `--endpoints-file=${writeEndpointsFile('endpoints: []\n')}`,
+      '--config-text',
+      'apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: bogus\n- type: max-score-picker\n  parameters: {maxNumOfEndpoints: -1}\n',
+      '--grpc-port=0',
+      '--grpc-health-port=0',
+      '--metrics-port=0',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('plugins[0].type: unknown plugin type "bogus"');
+    expect(r.stderr).toContain('plugins[1].parameters');
+  });
+});
