@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/envoy/service/ext_proc/v3/external_processor.proto
+// Original file: proto/envoy/service/ext_proc/v3/external_processor.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/envoy/service/ext_proc/v3/external_processor.proto
+// Original file: proto/envoy/service/ext_proc/v3/external_processor.proto
 
 import type { HttpHeaders as _envoy_service_ext_proc_v3_HttpHeaders, HttpHeaders__Output as _envoy_service_ext_proc_v3_HttpHeaders__Output } from '../../../../envoy/service/ext_proc/v3/HttpHeaders.js';
 import type { HttpBody as _envoy_service_ext_proc_v3_HttpBody, HttpBody__Output as _envoy_service_ext_proc_v3_HttpBody__Output } from '../../../../envoy/service/ext_proc/v3/HttpBody.js';

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/envoy/service/ext_proc/v3/external_processor.proto
+// Original file: proto/envoy/service/ext_proc/v3/external_processor.proto
 
 import type { HeadersResponse as _envoy_service_ext_proc_v3_HeadersResponse, HeadersResponse__Output as _envoy_service_ext_proc_v3_HeadersResponse__Output } from '../../../../envoy/service/ext_proc/v3/HeadersResponse.js';
 import type { BodyResponse as _envoy_service_ext_proc_v3_BodyResponse, BodyResponse__Output as _envoy_service_ext_proc_v3_BodyResponse__Output } from '../../../../envoy/service/ext_proc/v3/BodyResponse.js';

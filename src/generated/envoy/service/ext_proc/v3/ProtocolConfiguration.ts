@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/envoy/service/ext_proc/v3/external_processor.proto
+// Original file: proto/envoy/service/ext_proc/v3/external_processor.proto
 
 import type { _envoy_extensions_filters_http_ext_proc_v3_ProcessingMode_BodySendMode, _envoy_extensions_filters_http_ext_proc_v3_ProcessingMode_BodySendMode__Output } from '../../../../envoy/extensions/filters/http/ext_proc/v3/ProcessingMode.js';
 

@@ -1,7 +1,7 @@
-// Original file: /work/main/proto/envoy/extensions/filters/http/ext_proc/v3/processing_mode.proto
+// Original file: proto/envoy/extensions/filters/http/ext_proc/v3/processing_mode.proto
 
 
-// Original file: /work/main/proto/envoy/extensions/filters/http/ext_proc/v3/processing_mode.proto
+// Original file: proto/envoy/extensions/filters/http/ext_proc/v3/processing_mode.proto
 
 export const _envoy_extensions_filters_http_ext_proc_v3_ProcessingMode_BodySendMode = {
   NONE: 'NONE',
@@ -28,7 +28,7 @@ export type _envoy_extensions_filters_http_ext_proc_v3_ProcessingMode_BodySendMo
 
 export type _envoy_extensions_filters_http_ext_proc_v3_ProcessingMode_BodySendMode__Output = typeof _envoy_extensions_filters_http_ext_proc_v3_ProcessingMode_BodySendMode[keyof typeof _envoy_extensions_filters_http_ext_proc_v3_ProcessingMode_BodySendMode]
 
-// Original file: /work/main/proto/envoy/extensions/filters/http/ext_proc/v3/processing_mode.proto
+// Original file: proto/envoy/extensions/filters/http/ext_proc/v3/processing_mode.proto
 
 export const _envoy_extensions_filters_http_ext_proc_v3_ProcessingMode_HeaderSendMode = {
   DEFAULT: 'DEFAULT',
