@@ -13,7 +13,8 @@ export interface RawResponse {
 export class RawExtProcClient {
   readonly client: Client;
   constructor(address: string, creds: ChannelCredentials = credentials.createInsecure()) {
-    this.client = new Client(address, creds, { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+    // The TLS name override keeps Node from using an IP address as the SNI server name (DEP0123).
+    this.client = new Client(address, creds, { 'grpc.max_send_message_length': 64 * 1024 * 1024, 'grpc.ssl_target_name_override': 'localhost' });
   }
 
   /** Opens a stream; returns a handle that records responses and whether the server ended it. */
