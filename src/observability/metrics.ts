@@ -1,9 +1,10 @@
 /**
  * Every metric the picker exports, on a private registry, with the reference EPP's names and labels
- * (existing dashboards and alerts keep working). Children for fixed label sets are cached so the
- * request path does no label hashing beyond a map lookup.
+ * (existing dashboards and alerts keep working). Metrics updated per request are HotCounter /
+ * HotHistogram (one cached series per label tuple); the rest are plain prom-client.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram, type HistogramSeries } from './hot-metrics.js';
 import type { TypedName } from '../scheduling/types.js';
 
 /** What the scheduling framework reports (kept narrow so tests can pass a fake). */
@@ -18,17 +19,17 @@ const PROCESSING_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.0
 export class EppMetrics implements SchedulerMetrics {
   readonly registry = new Registry();
 
-  readonly requestTotal = new Counter({
+  readonly requestTotal = new HotCounter({
     name: 'inference_objective_request_total',
     help: 'Counter of inference objective requests broken out for each model and target model.',
-    labelNames: ['model_name', 'target_model_name', 'priority'] as const,
-    registers: [this.registry],
+    labelNames: ['model_name', 'target_model_name', 'priority'],
+    registry: this.registry,
   });
-  readonly requestErrorTotal = new Counter({
+  readonly requestErrorTotal = new HotCounter({
     name: 'inference_objective_request_error_total',
     help: 'Counter of inference objective requests errors broken out for each model and target model.',
-    labelNames: ['model_name', 'target_model_name', 'error_code'] as const,
-    registers: [this.registry],
+    labelNames: ['model_name', 'target_model_name', 'error_code'],
+    registry: this.registry,
   });
   readonly runningRequests = new Gauge({
     name: 'inference_objective_running_requests',
@@ -36,30 +37,31 @@ export class EppMetrics implements SchedulerMetrics {
     labelNames: ['model_name'] as const,
     registers: [this.registry],
   });
-  readonly schedulerE2e = new Histogram({
+  readonly schedulerE2e = new HotHistogram({
     name: 'inference_extension_scheduler_e2e_duration_seconds',
     help: 'End-to-end scheduling latency distribution in seconds.',
+    labelNames: [],
     buckets: SCHEDULER_BUCKETS,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly pluginDuration = new Histogram({
+  readonly pluginDuration = new HotHistogram({
     name: 'inference_extension_plugin_duration_seconds',
     help: 'Plugin processing latency distribution in seconds for each extension point, plugin type and plugin name.',
-    labelNames: ['extension_point', 'plugin_type', 'plugin_name'] as const,
+    labelNames: ['extension_point', 'plugin_type', 'plugin_name'],
     buckets: SCHEDULER_BUCKETS,
-    registers: [this.registry],
+    registry: this.registry,
   });
   /**
    * The picker's own overhead per request: from the message that completed the request (body
    * end-of-stream, or headers for a body-less request) to the routing answer being written. Body
    * upload time is excluded; it is the client's, not the picker's.
    */
-  readonly requestProcessing = new Histogram({
+  readonly requestProcessing = new HotHistogram({
     name: 'llm_d_router_epp_request_processing_duration_seconds',
     help: 'Time the endpoint picker spent deciding a request, from its last request message to the routing answer, in seconds.',
-    labelNames: ['outcome'] as const,
+    labelNames: ['outcome'],
     buckets: PROCESSING_BUCKETS,
-    registers: [this.registry],
+    registry: this.registry,
   });
   readonly info = new Gauge({
     name: 'inference_extension_info',
@@ -68,7 +70,8 @@ export class EppMetrics implements SchedulerMetrics {
     registers: [this.registry],
   });
 
-  readonly #pluginChildren = new Map<string, Histogram.Internal<'extension_point' | 'plugin_type' | 'plugin_name'>>();
+  readonly #pluginSeries = new Map<TypedName, Map<string, HistogramSeries>>();
+  readonly #e2e = this.schedulerE2e.labels();
   readonly #routed = this.requestProcessing.labels('routed');
   readonly #rejected = this.requestProcessing.labels('rejected');
 
@@ -78,17 +81,23 @@ export class EppMetrics implements SchedulerMetrics {
   }
 
   observePlugin(extensionPoint: string, plugin: TypedName, ms: number): void {
-    const key = `${extensionPoint}\u0000${plugin.type}\u0000${plugin.name}`;
-    let child = this.#pluginChildren.get(key);
-    if (child === undefined) {
-      child = this.pluginDuration.labels(extensionPoint, plugin.type, plugin.name);
-      this.#pluginChildren.set(key, child);
+    // Keyed by the plugin's TypedName object (one per plugin instance), then the extension point:
+    // no string building per request.
+    let byPoint = this.#pluginSeries.get(plugin);
+    if (byPoint === undefined) {
+      byPoint = new Map();
+      this.#pluginSeries.set(plugin, byPoint);
     }
-    child.observe(ms / 1000);
+    let series = byPoint.get(extensionPoint);
+    if (series === undefined) {
+      series = this.pluginDuration.labels(extensionPoint, plugin.type, plugin.name);
+      byPoint.set(extensionPoint, series);
+    }
+    series.observe(ms / 1000);
   }
 
   observeSchedulerE2e(ms: number): void {
-    this.schedulerE2e.observe(ms / 1000);
+    this.#e2e.observe(ms / 1000);
   }
 
   observeProcessing(ms: number, routed: boolean): void {
