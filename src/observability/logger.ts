@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
  */
 export function createLogger(verbosity: number, name = 'epp'): Logger {
   const level = verbosity <= 1 ? 'warn' : verbosity === 2 ? 'info' : verbosity === 3 ? 'debug' : 'trace';
-  return pino({ name, level, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  return pino({ name, level, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: false }));
 }
 
 /** A logger that drops everything, for tests and embedded use. */
