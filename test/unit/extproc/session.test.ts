@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestRouter, RoutingDecision, RoutingInput } from '../../../src/director/director.js';
 import type { ProcessingResponse } from '../../../src/extproc/proto.js';
 import { ExtProcSession, type SessionOptions } from '../../../src/extproc/session.js';
+import { ResourceExhaustedError, ServiceUnavailableError } from '../../../src/errors/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { EppMetrics } from '../../../src/observability/metrics.js';
 import { endpoint } from '../../helpers/endpoints.js';
@@ -110,6 +111,21 @@ describe('ExtProcSession', () => {
     expect(h.ended()).toBe(1);
     h.body('more', true); // messages after the end are ignored
     expect(h.sent).toHaveLength(1);
+  });
+
+  it.each([
+    [new ResourceExhaustedError('failed to find target endpoint: profile "default" found no endpoint'), 429, 'inference error: ResourceExhausted - failed to find target endpoint'],
+    [new ServiceUnavailableError('failed to find endpoint candidates for serving the request'), 503, 'inference error: ServiceUnavailable - failed to find endpoint candidates'],
+  ])('maps %s to its status and body', (error, code, text) => {
+    const h = harness(
+      new FakeRouter(() => {
+        throw error;
+      }),
+    );
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    expect(status(h.sent[0])).toBe(code);
+    expect(h.sent[0]?.immediate_response?.body?.toString()).toContain(text);
   });
 
   it('rejects a body before headers as a protocol violation (500)', () => {
