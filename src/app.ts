@@ -19,6 +19,10 @@ import type { Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { EppMetrics } from './observability/metrics.js';
 import { registerBuiltins } from './scheduling/plugins/builtins.js';
+import { CoreMetricsExtractor, MetricsDataSource, coreMetricsExtractorFactory, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
+import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
+import type { MetricsFetcher } from './scrape/scrape-error.js';
+import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-collector.js';
 
 export interface PickerOptions {
   readonly host: string;
@@ -38,7 +42,15 @@ export interface PickerOptions {
   readonly disableSubsetFilter: boolean;
   /** Also register gRPC health on the ext_proc port (reference `--health-checking`). */
   readonly healthChecking: boolean;
+  /** Scrape interval per endpoint (`--refresh-metrics-interval`). */
+  readonly refreshMetricsIntervalMs: number;
+  /** Metrics older than this are unknown (`--metrics-staleness-threshold`). */
+  readonly metricsStalenessMs: number;
+  /** Pool name for the pool gauges. */
+  readonly poolName: string;
   readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly fetcher?: MetricsFetcher;
   readonly random?: () => number;
   readonly timers?: Timers;
   /** Reuse a certificate (tests) instead of generating one. */
@@ -75,8 +87,29 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const random = options.random ?? Math.random;
   const metrics = new EppMetrics({ defaultMetrics: true });
   const config = loadConfig(options.config);
-  const scheduler = buildScheduler(config, registerBuiltins(), { random }, metrics);
+  const { scheduler, plugins } = buildScheduler(config, registerBuiltins(), { random }, metrics);
+  const pluginList = [...plugins.values()];
+  // Injected with defaults when the config does not list them, as the reference does.
+  const source = pluginList.find((p): p is MetricsDataSource => p instanceof MetricsDataSource) ?? (metricsDataSourceFactory('metrics-data-source', {}, { random }) as MetricsDataSource);
+  const extractor = pluginList.find((p): p is CoreMetricsExtractor => p instanceof CoreMetricsExtractor) ?? (coreMetricsExtractorFactory('core-metrics-extractor', {}, { random }) as CoreMetricsExtractor);
   const datastore = new Datastore();
+  const collector = new MetricsCollector({
+    intervalMs: options.refreshMetricsIntervalMs,
+    stalenessMs: options.metricsStalenessMs,
+    timeoutMs: source.parameters.timeout,
+    maxBytes: source.parameters.maxResponseBytes,
+    maxBackoffMs: Math.max(options.refreshMetricsIntervalMs, 1000),
+    scheme: source.parameters.scheme,
+    path: source.parameters.path,
+    nameFilter: source.parameters.nameFilter,
+    fetcher: options.fetcher ?? new KeepAliveMetricsFetcher({ insecureSkipVerify: source.parameters.insecureSkipVerify }),
+    engineFor: (e) => extractor.engineFor(e),
+    clock: options.clock ?? SYSTEM_CLOCK,
+    logger,
+    metrics: metrics.collectorMetrics(),
+  });
+  datastore.onChange((snapshot) => collector.sync(snapshot.endpoints));
+  metrics.attachPool(options.poolName, () => datastore.snapshot.endpoints);
   let fileSource: EndpointsFileSource | undefined;
   if ('endpointsFile' in options.discovery) {
     fileSource = new EndpointsFileSource({ path: options.discovery.endpointsFile, logger, onEndpoints: (specs) => datastore.setEndpoints(specs) });
@@ -136,6 +169,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       stopping ??= (async () => {
         health.startDraining();
         fileSource?.close();
+        collector.stop();
         const force = setTimeout(() => extProcServer.forceShutdown(), graceMs);
         await new Promise<void>((r) => extProcServer.tryShutdown(() => r()));
         clearTimeout(force);
@@ -148,6 +182,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     return { grpcPort, grpcHealthPort, metricsPort, datastore, metrics, health, streams, shutdown };
   } catch (err) {
     fileSource?.close();
+    collector.stop();
     extProcServer.forceShutdown();
     healthServer.forceShutdown();
     for (const s of started.slice(2)) await s.close();

@@ -14,13 +14,19 @@ import { isFilter, isPicker, isProfileHandler, isScorer, type Filter, type Picke
 import { ConfigError } from './decode.js';
 import type { EndpointPickerConfig } from './endpoint-picker-config.js';
 
+/** A configuration turned into running parts: the scheduler and every plugin instance by name. */
+export interface BuiltConfig {
+  readonly scheduler: Scheduler;
+  readonly plugins: ReadonlyMap<string, Plugin>;
+}
+
 export function buildScheduler(
   config: EndpointPickerConfig,
   registry: PluginRegistry,
   context: PluginContext,
   metrics: SchedulerMetrics | undefined,
   source = 'EndpointPickerConfig',
-): Scheduler {
+): BuiltConfig {
   const problems: string[] = [];
   const plugins = new Map<string, Plugin>();
   config.plugins.forEach((p, i) => {
@@ -91,5 +97,5 @@ export function buildScheduler(
     problems.push(`schedulingProfiles: single-profile-handler cannot run ${profiles.length} profiles`);
   }
   if (problems.length > 0 || handler === undefined) throw new ConfigError(source, problems);
-  return new Scheduler(handler, profiles, metrics);
+  return { scheduler: new Scheduler(handler, profiles, metrics), plugins };
 }

@@ -5,8 +5,23 @@
  * the in-flight counter is the one mutable field, owned by the request lifecycle.
  */
 
-/** Model-server signals, as last scraped. `updatedAtMs` 0 means never scraped (unknown). */
+/** One data-parallel rank's signals, when a scrape reports several engines. */
+export interface RankMetrics {
+  readonly rank: string;
+  readonly waitingQueueSize: number;
+  readonly runningRequestsSize: number;
+  readonly kvCacheUsage: number;
+}
+
+/**
+ * Model-server signals, as last scraped; an immutable value replaced whole by each scrape.
+ * `known` is false when the endpoint was never scraped, its scrape fails, or its values are older
+ * than the staleness threshold: scorers then treat it as busy, never as idle. When a scrape reports
+ * several data-parallel engines, queue and running are summed, KV use is their mean, and `ranks`
+ * keeps each engine's values.
+ */
 export interface EndpointMetrics {
+  readonly known: boolean;
   readonly waitingQueueSize: number;
   readonly runningRequestsSize: number;
   /** KV-cache use in [0, 1]. */
@@ -14,16 +29,26 @@ export interface EndpointMetrics {
   readonly activeModels: readonly string[];
   readonly waitingModels: readonly string[];
   readonly maxActiveModels: number;
+  /** Tokens per KV block (`cache_config_info`), 0 when not reported. */
+  readonly cacheBlockSize: number;
+  /** KV blocks of one engine (`cache_config_info`), 0 when not reported. */
+  readonly cacheNumBlocks: number;
+  readonly ranks: readonly RankMetrics[];
+  /** Clock time (ms) of the scrape that produced these values; 0 = never. */
   readonly updatedAtMs: number;
 }
 
 export const UNKNOWN_METRICS: EndpointMetrics = Object.freeze({
+  known: false,
   waitingQueueSize: 0,
   runningRequestsSize: 0,
   kvCacheUsage: 0,
   activeModels: Object.freeze([]),
   waitingModels: Object.freeze([]),
   maxActiveModels: 0,
+  cacheBlockSize: 0,
+  cacheNumBlocks: 0,
+  ranks: Object.freeze([]),
   updatedAtMs: 0,
 });
 
@@ -45,6 +70,7 @@ export class Endpoint implements EndpointSpec {
   readonly hostPort: string;
   /** Requests routed here whose stream has not ended yet (maintained by the director). */
   inFlight = 0;
+  /** Replaced (never mutated) by the metrics collector, off the request path. */
   metrics: EndpointMetrics = UNKNOWN_METRICS;
 
   constructor(

@@ -28,16 +28,24 @@ function renderLabels(labels: Labels): string {
  */
 export class ExpositionBuilder {
   private readonly lines: string[] = [];
+  private familyIncluded = true;
+
+  /**
+   * @param only prometheus_client's `name[]` filter: when set, only families (or samples) whose name
+   *   is listed are written, as vLLM's /metrics does for `?name[]=…`.
+   */
+  constructor(private readonly only?: ReadonlySet<string>) {}
 
   /** Starts a family; the samples that follow belong to it. */
   family(name: string, type: MetricType, help: string): this {
-    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
+    this.familyIncluded = this.only === undefined || this.only.has(name);
+    if (this.familyIncluded) this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
     return this;
   }
 
   /** Adds one sample line; `name` includes any `_total` / `_bucket` / `_sum` / `_count` suffix. */
   sample(name: string, labels: Labels, value: number): this {
-    this.lines.push(`${name}${renderLabels(labels)} ${formatPyFloat(value)}`);
+    if (this.familyIncluded || this.only?.has(name) === true) this.lines.push(`${name}${renderLabels(labels)} ${formatPyFloat(value)}`);
     return this;
   }
 

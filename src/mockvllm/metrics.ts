@@ -14,6 +14,8 @@ export interface MetricsSnapshotInput {
   readonly createdAt: number;
   /** Unix seconds now: the value of the live `vllm:lora_requests_info` series. */
   readonly now: number;
+  /** The `name[]` query filter, if the scrape asked for one. */
+  readonly only?: ReadonlySet<string>;
 }
 
 function counter(out: ExpositionBuilder, base: string, help: string, labels: Labels, value: number, createdAt: number): void {
@@ -41,7 +43,7 @@ function loraSeries(input: MetricsSnapshotInput): FakeLoraInfo[] {
 export function renderMetrics(input: MetricsSnapshotInput): string {
   const { stats, fake, createdAt } = input;
   const labels: Labels = { engine: '0', model_name: input.model };
-  const out = new ExpositionBuilder();
+  const out = new ExpositionBuilder(input.only);
 
   out
     .family('vllm:num_requests_running', 'gauge', 'Number of requests in model execution batches.')

@@ -53,9 +53,11 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
     '/metrics',
     {
       method: 'GET',
-      handler: (s, _q, res) => {
+      handler: (s, req, res) => {
         const now = Date.now() / 1000;
-        const text = renderMetrics({ model: s.model, maxLoras: s.maxLoras, stats: s.stats, fake: s.fake, createdAt: s.createdAt, now });
+        const names = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').getAll('name[]');
+        const only = names.length === 0 ? undefined : new Set(names);
+        const text = renderMetrics({ model: s.model, maxLoras: s.maxLoras, stats: s.stats, fake: s.fake, createdAt: s.createdAt, now, ...(only === undefined ? {} : { only }) });
         sendText(res, 200, EXPOSITION_CONTENT_TYPE, text);
       },
     },

@@ -3,7 +3,8 @@
  * (existing dashboards and alerts keep working). Metrics updated per request are HotCounter /
  * HotHistogram (one cached series per label tuple); the rest are plain prom-client.
  */
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Endpoint } from '../datastore/endpoint.js';
 import { HotCounter, HotHistogram, type HistogramSeries } from './hot-metrics.js';
 import type { TypedName } from '../scheduling/types.js';
 
@@ -70,6 +71,19 @@ export class EppMetrics implements SchedulerMetrics {
     registers: [this.registry],
   });
 
+  readonly pollErrors = new Counter({
+    name: 'llm_d_inference_scheduler_datalayer_poll_errors_total',
+    help: 'Total number of data source poll errors.',
+    labelNames: ['source_type'] as const,
+    registers: [this.registry],
+  });
+  readonly extractErrors = new Counter({
+    name: 'llm_d_inference_scheduler_datalayer_extract_errors_total',
+    help: 'Total number of extractor errors (required metric families missing from a scrape).',
+    labelNames: ['source_type', 'extractor_type'] as const,
+    registers: [this.registry],
+  });
+
   readonly #pluginSeries = new Map<TypedName, Map<string, HistogramSeries>>();
   readonly #e2e = this.schedulerE2e.labels();
   readonly #routed = this.requestProcessing.labels('routed');
@@ -78,6 +92,49 @@ export class EppMetrics implements SchedulerMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry });
     this.info.labels(process.env.EPP_COMMIT ?? 'dev', process.env.EPP_BUILD_REF ?? 'dev').set(1);
+  }
+
+  /** The data-layer counters bound to the built-in source and extractor. */
+  collectorMetrics(): { pollError(): void; extractError(): void } {
+    const poll = this.pollErrors.labels('metrics-data-source');
+    const extract = this.extractErrors.labels('metrics-data-source', 'core-metrics-extractor');
+    return { pollError: () => poll.inc(), extractError: () => extract.inc() };
+  }
+
+  /**
+   * Registers the pool gauges, computed from the current endpoints whenever Prometheus scrapes
+   * (no timer). Averages cover endpoints with known (fresh) metrics only.
+   */
+  attachPool(poolName: string, endpoints: () => readonly Endpoint[]): void {
+    const known = (): Endpoint[] => endpoints().filter((e) => e.metrics.known);
+    const average = (pick: (e: Endpoint) => number) =>
+      function (this: Gauge<'name'>): void {
+        const list = known();
+        this.reset();
+        if (list.length > 0) this.labels(poolName).set(list.reduce((a, e) => a + pick(e), 0) / list.length);
+      };
+    new Gauge({ name: 'inference_pool_average_kv_cache_utilization', help: 'The average kv cache utilization for an inference server pool.', labelNames: ['name'], registers: [this.registry], collect: average((e) => e.metrics.kvCacheUsage) });
+    new Gauge({ name: 'inference_pool_average_queue_size', help: 'The average number of requests pending in the model server queue.', labelNames: ['name'], registers: [this.registry], collect: average((e) => e.metrics.waitingQueueSize) });
+    new Gauge({ name: 'inference_pool_average_running_requests', help: 'The average number of requests currently being processed by model servers.', labelNames: ['name'], registers: [this.registry], collect: average((e) => e.metrics.runningRequestsSize) });
+    new Gauge({
+      name: 'inference_pool_ready_pods',
+      help: 'The number of ready pods (endpoints) in the inference server pool.',
+      labelNames: ['name'],
+      registers: [this.registry],
+      collect(this: Gauge<'name'>) {
+        this.labels(poolName).set(endpoints().length);
+      },
+    });
+    new Gauge({
+      name: 'inference_pool_per_pod_queue_size',
+      help: 'The total number of requests pending in the model server queue for each underlying pod.',
+      labelNames: ['name', 'model_server_pod'],
+      registers: [this.registry],
+      collect(this: Gauge<'name' | 'model_server_pod'>) {
+        this.reset();
+        for (const e of known()) this.labels(poolName, e.name).set(e.metrics.waitingQueueSize);
+      },
+    });
   }
 
   observePlugin(extensionPoint: string, plugin: TypedName, ms: number): void {

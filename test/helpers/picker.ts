@@ -27,6 +27,9 @@ export function startTestPicker(overrides: Partial<PickerOptions> & Pick<PickerO
     requestBodyMode: 'full-duplex',
     disableSubsetFilter: false,
     healthChecking: false,
+    refreshMetricsIntervalMs: 50,
+    metricsStalenessMs: 2000,
+    poolName: 'test',
     logger: silentLogger(),
     ...overrides,
   });

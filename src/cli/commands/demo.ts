@@ -45,6 +45,9 @@ export const demoCommand: Command = {
         requestBodyMode: 'full-duplex',
         disableSubsetFilter: false,
         healthChecking: false,
+        refreshMetricsIntervalMs: 50,
+        metricsStalenessMs: 2000,
+        poolName: 'demo',
         logger,
       });
       gateway = await startGateway({ host: '127.0.0.1', port: flags.number('port'), epp: `127.0.0.1:${picker.grpcPort}`, logger });

@@ -18,6 +18,8 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'max-request-body-bytes', kind: 'int', default: 32 * 1024 * 1024, help: 'request bodies larger than this get 413' },
   { name: 'decision-timeout', kind: 'duration', default: 5000, help: 'a routing decision not made within this answers 503' },
   { name: 'request-body-mode', kind: 'string', default: 'full-duplex', help: 'body mode assumed when the data plane sends no protocol_config: full-duplex | buffered' },
+  { name: 'refresh-metrics-interval', kind: 'duration', default: 50, help: 'how often each endpoint\'s /metrics is scraped' },
+  { name: 'metrics-staleness-threshold', kind: 'duration', default: 2000, help: 'metrics older than this are unknown (treated as busy)' },
   { name: 'disable-endpoint-subset-filter', kind: 'bool', default: false, help: 'ignore the data plane subset hint' },
   { name: 'health-checking', kind: 'bool', default: false, help: 'also serve gRPC health on the ext_proc port' },
   { name: 'drain-timeout', kind: 'duration', default: 30_000, help: 'on SIGTERM, how long live streams may finish before the server stops' },
@@ -35,6 +37,12 @@ function configSource(flags: Flags): ConfigSource {
   const text = flags.string('config-text');
   if (file !== '' && text !== '') throw new UsageError('--config-file and --config-text are mutually exclusive');
   return file !== '' ? { file } : text !== '' ? { text } : 'default';
+}
+
+function positiveDuration(flags: Flags, name: string): number {
+  const ms = flags.number(name);
+  if (ms <= 0) throw new UsageError(`--${name} must be positive`);
+  return ms;
 }
 
 export const serveCommand: Command = {
@@ -66,6 +74,9 @@ export const serveCommand: Command = {
       requestBodyMode: mode,
       disableSubsetFilter: flags.bool('disable-endpoint-subset-filter'),
       healthChecking: flags.bool('health-checking'),
+      refreshMetricsIntervalMs: positiveDuration(flags, 'refresh-metrics-interval'),
+      metricsStalenessMs: positiveDuration(flags, 'metrics-staleness-threshold'),
+      poolName: 'local',
       logger,
     });
     const signal = await untilSignal();

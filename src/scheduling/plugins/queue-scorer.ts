@@ -1,6 +1,7 @@
 /**
  * `queue-scorer`: prefers endpoints with fewer waiting requests, min-max normalised over the
- * candidates: `(maxQ − q) / (maxQ − minQ)`; all equal → 1. No parameters.
+ * candidates: `(maxQ − q) / (maxQ − minQ)`; all equal → 1. Endpoints with unknown metrics score 0 and
+ * take no part in the normalisation (unknown is busy, not idle). No parameters.
  */
 import type { Endpoint } from '../../datastore/endpoint.js';
 import type { PluginFactory } from '../registry.js';
@@ -19,13 +20,15 @@ export class QueueScorer implements Scorer {
     let min = Infinity;
     let max = -Infinity;
     for (const e of candidates) {
+      if (!e.metrics.known) continue;
       const q = e.metrics.waitingQueueSize;
       if (q < min) min = q;
       if (q > max) max = q;
     }
     const range = max - min;
     for (let i = 0; i < candidates.length; i++) {
-      out[i] = range > 0 ? (max - (candidates[i]?.metrics.waitingQueueSize ?? max)) / range : 1;
+      const m = (candidates[i] as Endpoint).metrics;
+      out[i] = !m.known ? 0 : range > 0 ? (max - m.waitingQueueSize) / range : 1;
     }
   }
 }

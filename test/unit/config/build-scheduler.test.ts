@@ -5,7 +5,7 @@ import { loadConfig } from '../../../src/config/load-config.js';
 import { registerBuiltins } from '../../../src/scheduling/plugins/builtins.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 
-const build = (text: string): ReturnType<typeof buildScheduler> => buildScheduler(loadConfig({ text }), registerBuiltins(), { random: () => 0.5 }, undefined);
+const build = (text: string): ReturnType<typeof buildScheduler>['scheduler'] => buildScheduler(loadConfig({ text }), registerBuiltins(), { random: () => 0.5 }, undefined).scheduler;
 
 function problems(fn: () => unknown): readonly string[] {
   try {
@@ -19,7 +19,7 @@ function problems(fn: () => unknown): readonly string[] {
 
 describe('EndpointPickerConfig', () => {
   it('builds the built-in default and schedules to the least-queued endpoint', () => {
-    const scheduler = buildScheduler(loadConfig('default'), registerBuiltins(), { random: Math.random }, undefined);
+    const { scheduler } = buildScheduler(loadConfig('default'), registerBuiltins(), { random: Math.random }, undefined);
     const pool = [endpoint(0, { waitingQueueSize: 5 }), endpoint(1, { waitingQueueSize: 1 })];
     const result = scheduler.schedule(schedulingRequest(), pool);
     expect(result.primaryProfileName).toBe('default');

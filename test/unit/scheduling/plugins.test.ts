@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker.js';
 import { QueueScorer } from '../../../src/scheduling/plugins/queue-scorer.js';
+import { KvCacheUtilizationScorer } from '../../../src/scheduling/plugins/kv-cache-utilization-scorer.js';
+import { UNKNOWN_METRICS } from '../../../src/datastore/endpoint.js';
 import { RandomPicker } from '../../../src/scheduling/plugins/random-picker.js';
 import { describePicker, describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 
 describeScorer('queue-scorer', () => new QueueScorer('q'));
+describeScorer('kv-cache-utilization-scorer', () => new KvCacheUtilizationScorer('kv'));
 describePicker('max-score-picker', (n) => new MaxScorePicker('p', n));
 describePicker('random-picker', (n) => new RandomPicker('p', n, Math.random));
 
@@ -17,6 +20,26 @@ describe('queue-scorer', () => {
     expect(Array.from(out)).toEqual([0.7, 1, 0]);
     new QueueScorer('q').score(schedulingRequest(), [endpoint(0, { waitingQueueSize: 4 }), endpoint(1, { waitingQueueSize: 4 })], out);
     expect(Array.from(out.subarray(0, 2))).toEqual([1, 1]);
+  });
+});
+
+describe('unknown metrics are busy, never idle', () => {
+  it('queue-scorer scores unknown endpoints 0 and leaves them out of the normalisation', () => {
+    const pool = [endpoint(0, { waitingQueueSize: 3 }), endpoint(1, { waitingQueueSize: 9 }), endpoint(2)];
+    const unknown = pool[2];
+    if (unknown !== undefined) unknown.metrics = UNKNOWN_METRICS;
+    const out = new Float64Array(3);
+    new QueueScorer('q').score(schedulingRequest(), pool, out);
+    expect(Array.from(out)).toEqual([1, 0, 0]);
+  });
+
+  it('kv-cache-utilization-scorer: 1 − usage, unknown → 0', () => {
+    const pool = [endpoint(0, { kvCacheUsage: 0.25 }), endpoint(1)];
+    const unknown = pool[1];
+    if (unknown !== undefined) unknown.metrics = UNKNOWN_METRICS;
+    const out = new Float64Array(2);
+    new KvCacheUtilizationScorer('kv').score(schedulingRequest(), pool, out);
+    expect(Array.from(out)).toEqual([0.75, 0]);
   });
 });
 
