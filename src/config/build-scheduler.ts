@@ -10,7 +10,7 @@ import { MaxScorePicker } from '../scheduling/plugins/max-score-picker.js';
 import { SingleProfileHandler, SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
 import type { PluginContext, PluginRegistry } from '../scheduling/registry.js';
 import { Scheduler } from '../scheduling/scheduler.js';
-import { isFilter, isPicker, isProfileHandler, isScorer, type Filter, type Picker, type Plugin, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
+import { isDataProducer, isFilter, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isScorer, type Filter, type Picker, type Plugin, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
 import { ConfigError } from './decode.js';
 import type { EndpointPickerConfig } from './endpoint-picker-config.js';
 
@@ -97,5 +97,8 @@ export function buildScheduler(
     problems.push(`schedulingProfiles: single-profile-handler cannot run ${profiles.length} profiles`);
   }
   if (problems.length > 0 || handler === undefined) throw new ConfigError(source, problems);
-  return { scheduler: new Scheduler(handler, profiles, metrics), plugins };
+  // Lifecycle plugins act on every request, wherever they are listed (as in the reference).
+  const all = [...plugins.values()];
+  const hooks = { producers: all.filter(isDataProducer), preRequest: all.filter(isPreRequestHook), requestEnd: all.filter(isRequestEndHook) };
+  return { scheduler: new Scheduler(handler, profiles, metrics, hooks), plugins };
 }

@@ -7,8 +7,9 @@ import type { Datastore } from '../datastore/datastore.js';
 import type { Endpoint } from '../datastore/endpoint.js';
 import { ServiceUnavailableError } from '../errors/errors.js';
 import type { LLMRequest } from '../request/llm-request.js';
+import { CycleState } from '../scheduling/cycle-state.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
-import type { SchedulingRequest } from '../scheduling/types.js';
+import type { SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
 import { subsetCandidates } from './candidates.js';
 
 export const MODEL_REWRITE_HEADER = 'x-gateway-model-name-rewrite';
@@ -34,7 +35,13 @@ export interface RoutingDecision {
   readonly priority: number;
   /** The rewritten body, or undefined to forward the client's bytes unchanged. */
   readonly rewrittenBody: Buffer | undefined;
+  /** Headers the plugins set on the forwarded request (lower-case names). */
+  readonly setHeaders: ReadonlyMap<string, string>;
+  /** The scheduling cycle behind the decision (undefined for body-less requests). */
+  readonly scheduled: { readonly request: SchedulingRequest; readonly result: SchedulingResult } | undefined;
 }
+
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 
 export interface DirectorOptions {
   readonly disableSubsetFilter: boolean;
@@ -66,6 +73,8 @@ export class Director implements RequestRouter {
     let incomingModel = '';
     let targetModel = '';
     let rewrittenBody: Buffer | undefined;
+    let setHeaders = NO_HEADERS;
+    let scheduled: RoutingDecision['scheduled'];
     if (llm === undefined) {
       // Nothing to schedule on: any candidate serves a body-less request (as the reference does).
       const e = candidates[Math.floor(this.options.random() * candidates.length)] as Endpoint;
@@ -74,9 +83,17 @@ export class Director implements RequestRouter {
       incomingModel = llm.model;
       const rewrite = input.headers.get(MODEL_REWRITE_HEADER);
       targetModel = rewrite !== undefined && rewrite.length > 0 ? rewrite : incomingModel;
-      const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers };
+      const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers, state: new CycleState() };
+      const { hooks } = this.scheduler;
+      for (const p of hooks.producers) p.produce(request, candidates);
       const result = this.scheduler.schedule(request, candidates);
       targets = result.profileResults.get(result.primaryProfileName)?.targets ?? [];
+      if (hooks.preRequest.length > 0) {
+        const added = new Map<string, string>();
+        for (const h of hooks.preRequest) h.preRequest(request, result, added);
+        setHeaders = added;
+      }
+      scheduled = { request, result };
       if (targetModel !== incomingModel) {
         llm.body.model = targetModel;
         rewrittenBody = Buffer.from(JSON.stringify(llm.body), 'utf8');
@@ -87,12 +104,14 @@ export class Director implements RequestRouter {
     // Only the first target receives the request; the rest are fallbacks for the data plane's retries.
     const first = targets[0];
     if (first !== undefined) first.inFlight++;
-    return { targets, destination, incomingModel, targetModel, priority: 0, rewrittenBody };
+    return { targets, destination, incomingModel, targetModel, priority: 0, rewrittenBody, setHeaders, scheduled };
   }
 
-  /** Ends a routed request's in-flight accounting. Call exactly once per decision. */
+  /** Ends a routed request: in-flight accounting and request-end hooks. Call exactly once per decision. */
   release(decision: RoutingDecision): void {
     const first = decision.targets[0];
     if (first !== undefined && first.inFlight > 0) first.inFlight--;
+    const s = decision.scheduled;
+    if (s !== undefined) for (const h of this.scheduler.hooks.requestEnd) h.requestEnded(s.request, s.result);
   }
 }

@@ -224,7 +224,9 @@ export class ExtProcSession {
     const set: HeaderValueOption[] = [];
     if (forwarded !== undefined && forwarded.length > 0) set.push(setHeader('content-length', String(forwarded.length)));
     if (this.#generatedRequestId) set.push(setHeader(REQUEST_ID_HEADER, this.#requestId));
-    const remove = this.#ownedHeadersPresent();
+    for (const [name, value] of decision.setHeaders) set.push(setHeader(name, value));
+    // A header a plugin sets overwrites the client's copy; only the others need removing.
+    const remove = decision.setHeaders.size === 0 ? this.#ownedHeadersPresent() : this.#ownedHeadersPresent().filter((h) => !decision.setHeaders.has(h));
     if (decision.targetModel !== decision.incomingModel) {
       this.#modelPattern = { from: JSON.stringify(decision.targetModel), to: JSON.stringify(decision.incomingModel) };
     }

@@ -2,7 +2,16 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError } from '../errors/errors.js';
 import type { SchedulerMetrics } from '../observability/metrics.js';
 import { ProfileRunner } from './profile-runner.js';
-import type { ProfileHandler, ProfileResult, ProfileSpec, SchedulingRequest, SchedulingResult } from './types.js';
+import type { DataProducer, PreRequestHook, ProfileHandler, ProfileResult, ProfileSpec, RequestEndHook, SchedulingRequest, SchedulingResult } from './types.js';
+
+/** The request-lifecycle plugins around a scheduling cycle, in configuration order. */
+export interface LifecycleHooks {
+  readonly producers: readonly DataProducer[];
+  readonly preRequest: readonly PreRequestHook[];
+  readonly requestEnd: readonly RequestEndHook[];
+}
+
+export const NO_HOOKS: LifecycleHooks = { producers: [], preRequest: [], requestEnd: [] };
 
 /** Safety bound on profile-handler rounds; real handlers need one or two. */
 const MAX_ROUNDS = 16;
@@ -20,6 +29,8 @@ export class Scheduler {
     private readonly handler: ProfileHandler,
     profiles: readonly ProfileSpec[],
     private readonly metrics?: SchedulerMetrics,
+    /** Data producers, pre-request and request-end hooks; the director runs them. */
+    readonly hooks: LifecycleHooks = NO_HOOKS,
   ) {
     this.#profiles = new Map(profiles.map((p) => [p.name, p]));
     for (const p of profiles) this.#runners.set(p.name, new ProfileRunner(p, metrics));

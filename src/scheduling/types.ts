@@ -4,6 +4,7 @@
  */
 import type { Endpoint } from '../datastore/endpoint.js';
 import type { LLMRequest } from '../request/llm-request.js';
+import type { CycleState } from './cycle-state.js';
 
 /** A plugin instance's identity: its registered type and its (config-unique) name. */
 export interface TypedName {
@@ -23,6 +24,8 @@ export interface SchedulingRequest {
   /** The parsed body; undefined for header-only requests. */
   readonly llm: LLMRequest | undefined;
   readonly headers: ReadonlyMap<string, string>;
+  /** Per-request data written by data producers, read by scorers and hooks. */
+  readonly state: CycleState;
 }
 
 /** Narrows the candidate list. Must not mutate its input; returning an empty list fails the profile. */
@@ -71,6 +74,37 @@ export interface ProfileHandler extends Plugin {
     results: ReadonlyMap<string, ProfileResult>,
   ): readonly ProfileSpec[];
   processResults(request: SchedulingRequest, results: ReadonlyMap<string, ProfileResult>): SchedulingResult;
+}
+
+/**
+ * Computes per-request data before scheduling (e.g. prefix-cache matches) into `request.state`.
+ * Runs once per request, over all candidates, in configuration order. Must be synchronous and fast.
+ */
+export interface DataProducer extends Plugin {
+  produce(request: SchedulingRequest, candidates: readonly Endpoint[]): void;
+}
+
+/**
+ * Runs after a successful scheduling cycle, before the request is forwarded: updates plugin state
+ * (e.g. the prefix index) and may add request headers to `setHeaders` (lower-case names).
+ */
+export interface PreRequestHook extends Plugin {
+  preRequest(request: SchedulingRequest, result: SchedulingResult, setHeaders: Map<string, string>): void;
+}
+
+/** Runs exactly once when a routed request's stream ends, completed or not. */
+export interface RequestEndHook extends Plugin {
+  requestEnded(request: SchedulingRequest, result: SchedulingResult): void;
+}
+
+export function isDataProducer(p: Plugin): p is DataProducer {
+  return typeof (p as Partial<DataProducer>).produce === 'function';
+}
+export function isPreRequestHook(p: Plugin): p is PreRequestHook {
+  return typeof (p as Partial<PreRequestHook>).preRequest === 'function';
+}
+export function isRequestEndHook(p: Plugin): p is RequestEndHook {
+  return typeof (p as Partial<RequestEndHook>).requestEnded === 'function';
 }
 
 export function isFilter(p: Plugin): p is Filter {

@@ -3,10 +3,11 @@
  * `/metrics` every 50 ms but needs only a handful of families out of hundreds of lines.
  *
  * How it stays cheap: lines are found with native `indexOf('\n')`; the metric name at the start of a
- * line is matched against the wanted names with a radix trie walked by char code plus `startsWith`
- * at the line offset, so an unwanted line costs a few comparisons and allocates nothing; labels and
- * values are parsed only for wanted samples, and values without more than 15 significant digits are
- * parsed in place (see `prom-float.ts`).
+ * line is matched in place against a radix trie of the wanted names (one array lookup per branch,
+ * char comparisons along edges), so an unwanted line costs a few comparisons and allocates nothing.
+ * Labels and values are parsed only for wanted samples: quoted values are found with native
+ * `indexOf`, label names are interned, and values of up to 15 significant digits are converted
+ * without slicing (see `prom-float.ts`).
  */
 import { parsePromFloatRange } from './prom-float.js';
 

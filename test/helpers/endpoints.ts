@@ -1,4 +1,5 @@
 import { Endpoint, UNKNOWN_METRICS, type EndpointMetrics } from '../../src/datastore/endpoint.js';
+import { CycleState } from '../../src/scheduling/cycle-state.js';
 import type { SchedulingRequest } from '../../src/scheduling/types.js';
 
 /** An endpoint `e<i>` at 10.0.0.<i+1>:8000 with the given metrics. */
@@ -9,5 +10,5 @@ export function endpoint(i: number, metrics: Partial<EndpointMetrics> = {}, labe
 }
 
 export function schedulingRequest(overrides: Partial<SchedulingRequest> = {}): SchedulingRequest {
-  return { requestId: 'r', targetModel: 'm', llm: undefined, headers: new Map(), ...overrides };
+  return { requestId: 'r', targetModel: 'm', llm: undefined, headers: new Map(), state: new CycleState(), ...overrides };
 }

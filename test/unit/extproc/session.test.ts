@@ -28,6 +28,8 @@ const decision = (over: Partial<RoutingDecision> = {}): RoutingDecision => ({
   targetModel: 'm',
   priority: 0,
   rewrittenBody: undefined,
+  setHeaders: new Map(),
+  scheduled: undefined,
   ...over,
 });
 
@@ -167,6 +169,15 @@ describe('ExtProcSession', () => {
     h.msg({ request: 'response_headers', response_headers: { headers: { headers: [] } } });
     h.msg({ request: 'response_body', response_body: { body: Buffer.from('{"model":"t","x":1}'), end_of_stream: true } });
     expect(h.sent.at(-1)?.response_body?.response?.body_mutation?.streamed_response?.body?.toString()).toBe('{"model":"m","x":1}');
+  });
+
+  it('sets plugin headers on the forwarded request, overwriting (not removing) a client copy', () => {
+    const h = harness(new FakeRouter(() => decision({ setHeaders: new Map([['x-prefiller-host-port', '10.0.0.9:8000']]) })));
+    h.headers({ ':path': '/v1/completions', 'x-prefiller-host-port': '6.6.6.6:1', 'x-encoder-hosts-ports': '6.6.6.6:2' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    const mutation = h.sent[0]?.request_headers?.response?.header_mutation;
+    expect(mutation?.set_headers?.find((o) => o.header?.key === 'x-prefiller-host-port')?.header?.raw_value?.toString()).toBe('10.0.0.9:8000');
+    expect(mutation?.remove_headers).toEqual(['x-encoder-hosts-ports']);
   });
 
   it('treats request trailers as the end of the body and answers them', () => {

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { Datastore } from '../../../src/datastore/datastore.js';
+import { Director } from '../../../src/director/director.js';
+import { ResourceExhaustedError, ServiceUnavailableError } from '../../../src/errors/errors.js';
+import type { LLMRequest } from '../../../src/request/llm-request.js';
+import { StateKey } from '../../../src/scheduling/cycle-state.js';
+import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker.js';
+import { SingleProfileHandler } from '../../../src/scheduling/plugins/single-profile-handler.js';
+import { Scheduler } from '../../../src/scheduling/scheduler.js';
+import type { DataProducer, Filter, PreRequestHook, RequestEndHook, Scorer, SchedulingRequest } from '../../../src/scheduling/types.js';
+
+const SEEN = new StateKey<string>('seen');
+const llm: LLMRequest = { api: 'completions', model: 'm', stream: false, cacheSalt: undefined, body: { model: 'm', prompt: 'p' }, bodyBytes: 10 };
+
+function setup(filterAll = false): { director: Director; log: string[]; datastore: Datastore } {
+  const log: string[] = [];
+  const lifecycle: DataProducer & PreRequestHook & RequestEndHook & Scorer = {
+    typedName: { type: 'test', name: 't' },
+    produce: (r: SchedulingRequest) => {
+      log.push('produce');
+      r.state.set(SEEN, 'produced');
+    },
+    score: (r: SchedulingRequest, _c, out) => {
+      log.push(`score:${r.state.get(SEEN) ?? 'none'}`);
+      out.fill(0.5);
+    },
+    preRequest: (_r, result, headers) => {
+      log.push(`preRequest:${result.primaryProfileName}`);
+      headers.set('x-test', 'yes');
+    },
+    requestEnded: () => log.push('ended'),
+  };
+  const dropAll: Filter = { typedName: { type: 'drop', name: 'drop' }, filter: () => [] };
+  const scheduler = new Scheduler(
+    new SingleProfileHandler('h'),
+    [{ name: 'default', filters: filterAll ? [dropAll] : [], scorers: [{ scorer: lifecycle, weight: 1 }], picker: new MaxScorePicker('p', 1) }],
+    undefined,
+    { producers: [lifecycle], preRequest: [lifecycle], requestEnd: [lifecycle] },
+  );
+  const datastore = new Datastore();
+  datastore.setEndpoints([{ name: 'a', address: '10.0.0.1', port: 8000, labels: {} }]);
+  return { director: new Director(datastore, scheduler, { disableSubsetFilter: false, random: () => 0 }), log, datastore };
+}
+
+describe('Director', () => {
+  it('runs producers, the scheduler, pre-request hooks, and request-end hooks once on release', () => {
+    const { director, log, datastore } = setup();
+    const d = director.route({ requestId: 'r', headers: new Map(), llm, subsetHint: undefined });
+    expect(d.destination).toBe('10.0.0.1:8000');
+    expect(d.setHeaders.get('x-test')).toBe('yes');
+    expect(datastore.snapshot.endpoints[0]?.inFlight).toBe(1);
+    director.release(d);
+    expect(log).toEqual(['produce', 'score:produced', 'preRequest:default', 'ended']);
+    expect(datastore.snapshot.endpoints[0]?.inFlight).toBe(0);
+  });
+
+  it('429 when the profile filters everything out; 503 when no candidate matches the subset', () => {
+    expect(() => setup(true).director.route({ requestId: 'r', headers: new Map(), llm, subsetHint: undefined })).toThrow(ResourceExhaustedError);
+    expect(() => setup().director.route({ requestId: 'r', headers: new Map(), llm, subsetHint: ['10.9.9.9'] })).toThrow(ServiceUnavailableError);
+  });
+
+  it('rewrites the body model from x-gateway-model-name-rewrite', () => {
+    const d = setup().director.route({ requestId: 'r', headers: new Map([['x-gateway-model-name-rewrite', 't']]), llm: { ...llm, body: { model: 'm', prompt: 'p' } }, subsetHint: undefined });
+    expect(d.targetModel).toBe('t');
+    expect(JSON.parse(d.rewrittenBody?.toString() ?? '{}')).toEqual({ model: 't', prompt: 'p' });
+  });
+});
