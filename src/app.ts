@@ -8,7 +8,13 @@ import { buildScheduler } from './config/build-scheduler.js';
 import { loadConfig, type ConfigSource } from './config/load-config.js';
 import { Datastore } from './datastore/datastore.js';
 import type { EndpointSpec } from './datastore/endpoint.js';
-import { Director } from './director/director.js';
+import { Director, type SaturationSource } from './director/director.js';
+import { ConfigError } from './config/decode.js';
+import { isRequestParser, OpenAIParser, OPENAI_PARSER_TYPE } from './request/request-parser.js';
+import type { Plugin } from './scheduling/types.js';
+
+/** The reference's default saturation detector type. */
+const UTILIZATION_DETECTOR_TYPE = 'utilization-detector';
 import { EndpointsFileSource } from './discovery/endpoints-file.js';
 import { EXTERNAL_PROCESSOR_SERVICE } from './extproc/proto.js';
 import { createExtProcHandlers, StreamTracker } from './extproc/service.js';
@@ -71,6 +77,28 @@ export interface PickerServer {
 
 const MIB = 1024 * 1024;
 
+/**
+ * The plugin a config section names, which must be of the right kind; without a reference, the first
+ * listed plugin of that kind, else `fallback()` (the reference's auto-injected default).
+ */
+function resolvePlugin<T extends Plugin>(
+  ref: string | undefined,
+  plugins: ReadonlyMap<string, Plugin>,
+  guard: (p: Plugin) => p is T,
+  section: string,
+  fallback: () => T | undefined,
+): T | undefined {
+  if (ref === undefined) return [...plugins.values()].find(guard) ?? fallback();
+  const plugin = plugins.get(ref);
+  if (plugin === undefined) throw new ConfigError('EndpointPickerConfig', [`${section}.pluginRef: no plugin named "${ref}"`]);
+  if (!guard(plugin)) throw new ConfigError('EndpointPickerConfig', [`${section}.pluginRef: plugin "${ref}" (type ${plugin.typedName.type}) cannot serve as ${section}`]);
+  return plugin;
+}
+
+function isSaturationSource(p: Plugin): p is Plugin & SaturationSource {
+  return typeof (p as Partial<SaturationSource>).saturation === 'function';
+}
+
 function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (err, port) => (err === null ? resolve(port) : reject(err)));
@@ -87,11 +115,16 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const random = options.random ?? Math.random;
   const metrics = new EppMetrics({ defaultMetrics: true });
   const config = loadConfig(options.config);
-  const { scheduler, plugins } = buildScheduler(config, registerBuiltins(), { random }, metrics);
+  const registry = registerBuiltins();
+  const { scheduler, plugins } = buildScheduler(config, registry, { random }, metrics);
   const pluginList = [...plugins.values()];
   // Injected with defaults when the config does not list them, as the reference does.
   const source = pluginList.find((p): p is MetricsDataSource => p instanceof MetricsDataSource) ?? (metricsDataSourceFactory('metrics-data-source', {}, { random }) as MetricsDataSource);
   const extractor = pluginList.find((p): p is CoreMetricsExtractor => p instanceof CoreMetricsExtractor) ?? (coreMetricsExtractorFactory('core-metrics-extractor', {}, { random }) as CoreMetricsExtractor);
+  const parser = resolvePlugin(config.parser?.pluginRef, plugins, isRequestParser, 'parser', () => new OpenAIParser(OPENAI_PARSER_TYPE)) ?? new OpenAIParser(OPENAI_PARSER_TYPE);
+  const saturationDetector = resolvePlugin(config.saturationDetector?.pluginRef, plugins, isSaturationSource, 'saturationDetector', () =>
+    registry.has(UTILIZATION_DETECTOR_TYPE) ? (registry.create(UTILIZATION_DETECTOR_TYPE, UTILIZATION_DETECTOR_TYPE, {}, { random }) as Plugin & SaturationSource) : undefined,
+  );
   const datastore = new Datastore();
   const collector = new MetricsCollector({
     intervalMs: options.refreshMetricsIntervalMs,
@@ -112,13 +145,24 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   metrics.attachPool(options.poolName, () => datastore.snapshot.endpoints);
   let fileSource: EndpointsFileSource | undefined;
   if ('endpointsFile' in options.discovery) {
-    fileSource = new EndpointsFileSource({ path: options.discovery.endpointsFile, logger, onEndpoints: (specs) => datastore.setEndpoints(specs) });
+    fileSource = new EndpointsFileSource({
+      path: options.discovery.endpointsFile,
+      logger,
+      onEndpoints: (specs, objectives) => {
+        datastore.setObjectives(objectives);
+        datastore.setEndpoints(specs);
+      },
+    });
     fileSource.start();
   } else {
     datastore.setEndpoints(options.discovery.endpoints);
   }
 
-  const director = new Director(datastore, scheduler, { disableSubsetFilter: options.disableSubsetFilter, random });
+  const director = new Director(datastore, scheduler, {
+    disableSubsetFilter: options.disableSubsetFilter,
+    random,
+    ...(saturationDetector === undefined ? {} : { saturationDetector }),
+  });
   const health = new HealthState(() => datastore.synced);
   const streams = new StreamTracker();
   const extProcServer = new Server({
@@ -132,6 +176,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     createExtProcHandlers(
       {
         router: director,
+        parser,
         metrics,
         logger,
         defaultBodyMode: options.requestBodyMode,

@@ -9,6 +9,7 @@ import { EndpointSnapshot } from './snapshot.js';
 export class Datastore {
   #snapshot = EndpointSnapshot.EMPTY;
   #synced = false;
+  #objectives: ReadonlyMap<string, number> = new Map();
   readonly #listeners = new Set<(snapshot: EndpointSnapshot) => void>();
 
   /** The current snapshot; cheap, never blocks. */
@@ -35,6 +36,16 @@ export class Datastore {
     this.#snapshot = new EndpointSnapshot(next, this.#snapshot.version + 1);
     this.#synced = true;
     for (const l of this.#listeners) l(this.#snapshot);
+  }
+
+  /** Replaces the InferenceObjectives: priority by objective name. */
+  setObjectives(priorities: ReadonlyMap<string, number>): void {
+    this.#objectives = priorities;
+  }
+
+  /** The priority of a named objective; unknown names (and no header) are priority 0. */
+  priorityOf(objective: string): number {
+    return this.#objectives.get(objective) ?? 0;
   }
 
   /** Calls `listener` after every snapshot change; returns an unsubscribe function. */

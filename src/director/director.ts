@@ -5,7 +5,7 @@
  */
 import type { Datastore } from '../datastore/datastore.js';
 import type { Endpoint } from '../datastore/endpoint.js';
-import { ServiceUnavailableError } from '../errors/errors.js';
+import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/errors.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { CycleState } from '../scheduling/cycle-state.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
@@ -19,8 +19,10 @@ export interface RoutingInput {
   readonly requestId: string;
   /** Lower-case request headers. */
   readonly headers: ReadonlyMap<string, string>;
-  /** The parsed body; undefined for a request without one (e.g. GET /v1/models). */
+  /** The parsed body; undefined for a request without one, or one the parser passes through. */
   readonly llm: LLMRequest | undefined;
+  /** True for a request without a body (e.g. GET /v1/models): routed without scheduling. */
+  readonly bodyless: boolean;
   /** Subset hint entries from dynamic metadata; undefined = no hint. */
   readonly subsetHint: readonly string[] | undefined;
 }
@@ -43,9 +45,16 @@ export interface RoutingDecision {
 
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 
+/** Pool saturation in [0, ∞): ≥ 1 means saturated (see `utilization-detector`). */
+export interface SaturationSource {
+  saturation(candidates: readonly Endpoint[]): number;
+}
+
 export interface DirectorOptions {
   readonly disableSubsetFilter: boolean;
   readonly random: () => number;
+  /** Sheddable requests (priority < 0) get 429 while this reports ≥ 1; none = never shed. */
+  readonly saturationDetector?: SaturationSource;
 }
 
 /** What the protocol edge needs from the lifecycle; a Promise result is bounded by the decision deadline. */
@@ -69,20 +78,29 @@ export class Director implements RequestRouter {
       throw new ServiceUnavailableError('failed to find endpoint candidates for serving the request');
     }
     const llm = input.llm;
+    const objective = input.headers.get(OBJECTIVE_HEADER);
+    const priority = objective === undefined ? 0 : this.datastore.priorityOf(objective);
     let targets: readonly Endpoint[];
     let incomingModel = '';
     let targetModel = '';
     let rewrittenBody: Buffer | undefined;
     let setHeaders = NO_HEADERS;
     let scheduled: RoutingDecision['scheduled'];
-    if (llm === undefined) {
+    if (input.bodyless) {
       // Nothing to schedule on: any candidate serves a body-less request (as the reference does).
       const e = candidates[Math.floor(this.options.random() * candidates.length)] as Endpoint;
       targets = [e];
     } else {
-      incomingModel = llm.model;
-      const rewrite = input.headers.get(MODEL_REWRITE_HEADER);
-      targetModel = rewrite !== undefined && rewrite.length > 0 ? rewrite : incomingModel;
+      // Legacy admission: only sheddable requests are checked, and only against saturation.
+      const detector = this.options.saturationDetector;
+      if (priority < 0 && detector !== undefined && detector.saturation(candidates) >= 1) {
+        throw new ResourceExhaustedError('system saturated, sheddable request dropped', { dropReason: 'rejected-saturated' });
+      }
+      if (llm !== undefined) {
+        incomingModel = llm.model;
+        const rewrite = input.headers.get(MODEL_REWRITE_HEADER);
+        targetModel = rewrite !== undefined && rewrite.length > 0 ? rewrite : incomingModel;
+      }
       const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers, state: new CycleState() };
       const { hooks } = this.scheduler;
       for (const p of hooks.producers) p.produce(request, candidates);
@@ -94,7 +112,7 @@ export class Director implements RequestRouter {
         setHeaders = added;
       }
       scheduled = { request, result };
-      if (targetModel !== incomingModel) {
+      if (llm !== undefined && targetModel !== incomingModel) {
         llm.body.model = targetModel;
         rewrittenBody = Buffer.from(JSON.stringify(llm.body), 'utf8');
       }
@@ -104,7 +122,7 @@ export class Director implements RequestRouter {
     // Only the first target receives the request; the rest are fallbacks for the data plane's retries.
     const first = targets[0];
     if (first !== undefined) first.inFlight++;
-    return { targets, destination, incomingModel, targetModel, priority: 0, rewrittenBody, setHeaders, scheduled };
+    return { targets, destination, incomingModel, targetModel, priority, rewrittenBody, setHeaders, scheduled };
   }
 
   /** Ends a routed request: in-flight accounting and request-end hooks. Call exactly once per decision. */

@@ -7,6 +7,8 @@
  *     address: 127.0.0.1
  *     port: 8001              # or ports: [8001, 8002] — one endpoint per port (data-parallel ranks)
  *     labels: {llm-d.ai/role: decode}
+ * objectives:                 # optional: priority by x-gateway-inference-objective (InferenceObjective)
+ *   - {name: batch, priority: -1}
  * ```
  * With several ports and a name, endpoints are named `<name>-rank-<i>` as the reference names the
  * ranks of a pod. A file that fails to parse on reload is reported and the last good set is kept.
@@ -35,10 +37,25 @@ const entrySchema = z
 
 const fileSchema = z.strictObject({
   endpoints: z.array(entrySchema).default([]),
+  /** Local stand-in for InferenceObjective resources: priority by objective name. */
+  objectives: z
+    .array(z.strictObject({ name: z.string().min(1), priority: z.number().int().min(-2147483648).max(2147483647).default(0) }))
+    .default([]),
 });
+
+/** What an endpoints file declares. */
+export interface LocalPool {
+  readonly endpoints: EndpointSpec[];
+  readonly objectives: ReadonlyMap<string, number>;
+}
 
 /** Parses the endpoints file's text into endpoint specs (throws ConfigError listing every problem). */
 export function parseEndpointsFile(text: string, source: string): EndpointSpec[] {
+  return parseLocalPool(text, source).endpoints;
+}
+
+/** Parses an endpoints file: endpoints and objectives (throws, listing every problem). */
+export function parseLocalPool(text: string, source: string): LocalPool {
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
@@ -58,13 +75,18 @@ export function parseEndpointsFile(text: string, source: string): EndpointSpec[]
       specs.push({ name, address: e.address, port: p, labels: e.labels });
     });
   });
+  const objectives = new Map<string, number>();
+  file.objectives.forEach((o, i) => {
+    if (objectives.has(o.name)) problems.push(`objectives[${i}]: duplicate objective "${o.name}"`);
+    objectives.set(o.name, o.priority);
+  });
   if (problems.length > 0) throw new Error(`invalid ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return specs;
+  return { endpoints: specs, objectives };
 }
 
 export interface EndpointsFileSourceOptions {
   readonly path: string;
-  readonly onEndpoints: (specs: EndpointSpec[]) => void;
+  readonly onEndpoints: (specs: EndpointSpec[], objectives: ReadonlyMap<string, number>) => void;
   readonly logger: Logger;
   /** Quiet period after a change event before re-reading (editors write in several steps). */
   readonly debounceMs?: number;
@@ -113,9 +135,9 @@ export class EndpointsFileSource {
   #load(initial: boolean): void {
     const text = readFileSync(this.#path, 'utf8');
     if (!initial && text === this.#lastText) return;
-    const specs = parseEndpointsFile(text, this.#path);
+    const pool = parseLocalPool(text, this.#path);
     this.#lastText = text;
-    this.options.onEndpoints(specs);
-    this.options.logger.info({ path: this.#path, endpoints: specs.length }, 'endpoints loaded');
+    this.options.onEndpoints(pool.endpoints, pool.objectives);
+    this.options.logger.info({ path: this.#path, endpoints: pool.endpoints.length, objectives: pool.objectives.size }, 'endpoints loaded');
   }
 }

@@ -37,10 +37,18 @@ export class ServiceUnavailableError extends EppError {
   override readonly name = 'ServiceUnavailableError';
 }
 
+/** Why a request was dropped, sent as `x-llm-d-request-dropped-reason` (the reference's values). */
+export type DropReason = 'rejected-saturated' | 'rejected-ttl-expired' | 'rejected-context-cancelled' | 'rejected-shutting-down';
+
 /** Scheduling found no target, or the request was shed: retry later. */
 export class ResourceExhaustedError extends EppError {
   readonly code = 'ResourceExhausted';
   override readonly name = 'ResourceExhaustedError';
+  readonly dropReason: DropReason | undefined;
+  constructor(message: string, options?: { cause?: unknown; dropReason?: DropReason }) {
+    super(message, options);
+    this.dropReason = options?.dropReason;
+  }
 }
 
 /** The routing decision did not finish within `--decision-timeout`. */

@@ -15,7 +15,7 @@ import type { EppError} from '../errors/errors.js';
 import { DeadlineExceededError, InternalError, PayloadTooLargeError, toEppError } from '../errors/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { EppMetrics } from '../observability/metrics.js';
-import { parseOpenAIRequest } from '../request/openai-parser.js';
+import type { RequestParser } from '../request/request-parser.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { headerMapToMap, OWNED_REQUEST_HEADERS, REQUEST_ID_HEADER, requestPath } from './headers.js';
 import type { HeaderValueOption, ProcessingRequest__Output, ProcessingResponse } from './proto.js';
@@ -47,6 +47,7 @@ export interface Timers {
 
 export interface SessionOptions {
   readonly router: RequestRouter;
+  readonly parser: RequestParser;
   readonly metrics: EppMetrics;
   readonly logger: Logger;
   /** Body mode assumed until the data plane's `protocol_config` says otherwise. */
@@ -178,7 +179,7 @@ export class ExtProcSession {
     this.#phase = Phase.Deciding;
     const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#bodyBytes);
     this.#chunks = [];
-    this.#llm = parseOpenAIRequest(requestPath(this.#headers), body);
+    this.#llm = this.options.parser.parse(requestPath(this.#headers), body);
     this.#decide(body, t0);
   }
 
@@ -187,6 +188,7 @@ export class ExtProcSession {
       requestId: this.#requestId,
       headers: this.#headers,
       llm: this.#llm,
+      bodyless: body === undefined,
       subsetHint: this.#subsetHint,
     });
     if (!(result instanceof Promise)) {

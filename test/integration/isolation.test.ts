@@ -9,6 +9,7 @@ import type { RequestRouter, RoutingDecision, RoutingInput } from '../../src/dir
 import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest } from '../../src/extproc/proto.js';
 import { createExtProcHandlers, StreamTracker } from '../../src/extproc/service.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { OpenAIParser } from '../../src/request/request-parser.js';
 import { EppMetrics } from '../../src/observability/metrics.js';
 import { endpoint } from '../helpers/endpoints.js';
 import { RawExtProcClient, requestBody, requestHeaders } from '../helpers/raw-extproc-client.js';
@@ -33,6 +34,7 @@ beforeAll(async () => {
     createExtProcHandlers(
       {
         router,
+        parser: new OpenAIParser('openai-parser'),
         metrics: new EppMetrics(),
         logger: silentLogger(),
         defaultBodyMode: 'full-duplex',

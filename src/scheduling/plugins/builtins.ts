@@ -1,5 +1,6 @@
 /** The one list of built-in plugin types (llm-d's type names are the config contract). */
 import { PluginRegistry } from '../registry.js';
+import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passthroughParserFactory } from '../../request/request-parser.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from '../../scrape/data-layer-plugins.js';
 import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './kv-cache-utilization-scorer.js';
 import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './max-score-picker.js';
@@ -14,6 +15,8 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(MAX_SCORE_PICKER_TYPE, maxScorePickerFactory);
   registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);
   registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
+  registry.register(OPENAI_PARSER_TYPE, openAIParserFactory);
+  registry.register(PASSTHROUGH_PARSER_TYPE, passthroughParserFactory);
   registry.register(METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory);
   registry.register(CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory);
   return registry;

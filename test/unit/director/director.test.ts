@@ -45,7 +45,7 @@ function setup(filterAll = false): { director: Director; log: string[]; datastor
 describe('Director', () => {
   it('runs producers, the scheduler, pre-request hooks, and request-end hooks once on release', () => {
     const { director, log, datastore } = setup();
-    const d = director.route({ requestId: 'r', headers: new Map(), llm, subsetHint: undefined });
+    const d = director.route({ requestId: 'r', headers: new Map(), llm, bodyless: false, subsetHint: undefined });
     expect(d.destination).toBe('10.0.0.1:8000');
     expect(d.setHeaders.get('x-test')).toBe('yes');
     expect(datastore.snapshot.endpoints[0]?.inFlight).toBe(1);
@@ -55,12 +55,33 @@ describe('Director', () => {
   });
 
   it('429 when the profile filters everything out; 503 when no candidate matches the subset', () => {
-    expect(() => setup(true).director.route({ requestId: 'r', headers: new Map(), llm, subsetHint: undefined })).toThrow(ResourceExhaustedError);
-    expect(() => setup().director.route({ requestId: 'r', headers: new Map(), llm, subsetHint: ['10.9.9.9'] })).toThrow(ServiceUnavailableError);
+    expect(() => setup(true).director.route({ requestId: 'r', headers: new Map(), llm, bodyless: false, subsetHint: undefined })).toThrow(ResourceExhaustedError);
+    expect(() => setup().director.route({ requestId: 'r', headers: new Map(), llm, bodyless: false, subsetHint: ['10.9.9.9'] })).toThrow(ServiceUnavailableError);
+  });
+
+  it('sheds sheddable requests (priority < 0) only when saturated; priority ≥ 0 is never shed', () => {
+    const { datastore } = setup();
+    datastore.setObjectives(new Map([['batch', -1], ['critical', 2]]));
+    const scheduler = new Scheduler(new SingleProfileHandler('h'), [{ name: 'default', filters: [], scorers: [], picker: new MaxScorePicker('p', 1) }]);
+    let saturation = 1.5;
+    const director = new Director(datastore, scheduler, { disableSubsetFilter: false, random: () => 0, saturationDetector: { saturation: () => saturation } });
+    const input = (objective: string) => ({ requestId: 'r', headers: new Map([['x-gateway-inference-objective', objective]]), llm, bodyless: false, subsetHint: undefined });
+    let shed: unknown;
+    try {
+      director.route(input('batch'));
+    } catch (err) {
+      shed = err;
+    }
+    expect(shed).toBeInstanceOf(ResourceExhaustedError);
+    expect((shed as ResourceExhaustedError).dropReason).toBe('rejected-saturated');
+    expect(director.route(input('critical')).priority).toBe(2);
+    expect(director.route(input('unknown-objective')).priority).toBe(0);
+    saturation = 0.5;
+    expect(director.route(input('batch')).priority).toBe(-1);
   });
 
   it('rewrites the body model from x-gateway-model-name-rewrite', () => {
-    const d = setup().director.route({ requestId: 'r', headers: new Map([['x-gateway-model-name-rewrite', 't']]), llm: { ...llm, body: { model: 'm', prompt: 'p' } }, subsetHint: undefined });
+    const d = setup().director.route({ requestId: 'r', headers: new Map([['x-gateway-model-name-rewrite', 't']]), llm: { ...llm, body: { model: 'm', prompt: 'p' } }, bodyless: false, subsetHint: undefined });
     expect(d.targetModel).toBe('t');
     expect(JSON.parse(d.rewrittenBody?.toString() ?? '{}')).toEqual({ model: 't', prompt: 'p' });
   });

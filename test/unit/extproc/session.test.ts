@@ -4,6 +4,7 @@ import type { ProcessingResponse } from '../../../src/extproc/proto.js';
 import { ExtProcSession, type SessionOptions } from '../../../src/extproc/session.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../../../src/errors/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
+import { OpenAIParser } from '../../../src/request/request-parser.js';
 import { EppMetrics } from '../../../src/observability/metrics.js';
 import { endpoint } from '../../helpers/endpoints.js';
 
@@ -40,6 +41,7 @@ function harness(router: RequestRouter, over: Partial<SessionOptions> = {}) {
     { send: (r) => sent.push(r), end: () => ended++ },
     {
       router,
+      parser: new OpenAIParser('openai-parser'),
       metrics: new EppMetrics(),
       logger: silentLogger(),
       defaultBodyMode: 'full-duplex',
