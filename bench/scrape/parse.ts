@@ -18,6 +18,8 @@
 import { cpus } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { formatPyFloat } from '../../src/mockvllm/py-float.js';
 import { parsePrometheusText } from '../../src/scrape/prometheus-text.js';
 
@@ -256,6 +258,24 @@ function time(label: string, texts: readonly string[], warmup: number, iteration
   return { label, sorted: ms.sort(), check };
 }
 
+/**
+ * Approximate heap bytes allocated per call of `fn`: heap growth after a forced GC over `calls` calls,
+ * which should be too few to trigger a scavenge on their own. A scavenge inside a round could only lower that
+ * round's reading, so the largest of seven rounds is kept.
+ */
+function allocatedPerCall(text: string, calls: number, fn: (text: string) => number): number {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  let largest = 0;
+  for (let round = 0; round < 7; round++) {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < calls; i++) fn(text);
+    largest = Math.max(largest, (process.memoryUsage().heapUsed - before) / calls);
+  }
+  return largest;
+}
+
 function main(): void {
   const { values } = parseArgs({
     options: {
@@ -273,9 +293,14 @@ function main(): void {
     print('npx tsx bench/scrape/parse.ts [--engines 8] [--iterations 3000] [--warmup 500] [--write FILE]');
     return;
   }
-  const engines = Number(values.engines);
-  const iterations = Number(values.iterations);
-  const warmup = Number(values.warmup);
+  const positiveInt = (flag: string, text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  const engines = positiveInt('engines', values.engines);
+  const iterations = positiveInt('iterations', values.iterations);
+  const warmup = positiveInt('warmup', values.warmup);
   // Four texts with different values, parsed in turn, so nothing is specialised to one string.
   const texts = [1, 2, 3, 4].map((seed) => generateVllmScrape(engines, seed));
   const text = texts[0] ?? '';
@@ -338,6 +363,12 @@ function main(): void {
     }),
   );
 
+  const noop = (): void => undefined;
+  const allocWanted = allocatedPerCall(text, 20, (t) => parsePrometheusText(t, VLLM_WANTED, noop).samples);
+  const nothing = new Set<string>();
+  const allocNone = allocatedPerCall(text, 20, (t) => parsePrometheusText(t, nothing, noop).samples);
+  const allocAll = allocatedPerCall(text, 1, (t) => parsePrometheusText(t, allNames, noop).samples);
+
   const cpu = cpus();
   print(`## scrape-parse benchmark — ${cpu.length} cores (${cpu[0]?.model ?? '?'}), node ${process.version}, ${process.platform}-${process.arch}`);
   print(`scrape: vLLM, ${engines} engines, ${text.length} bytes (${(text.length / 1024).toFixed(1)} KiB), ${countAll.lines} lines, ${countAll.skipped} sample lines, ${allNames.size} sample names`);
@@ -350,6 +381,11 @@ function main(): void {
     const med = quantile(r.sorted, 0.5);
     print(`| ${r.label} | ${med.toFixed(4)} | ${quantile(r.sorted, 0.9).toFixed(4)} | ${quantile(r.sorted, 0.99).toFixed(4)} | ${(text.length / 1e6 / (med / 1e3)).toFixed(0)} |`);
   }
+  print('');
+  print(
+    `heap allocated per call (approx.): vLLM wanted set ${(allocWanted / 1024).toFixed(1)} KiB, ` +
+      `nothing wanted ${allocNone.toFixed(0)} B, all names wanted ${(allocAll / 1024).toFixed(0)} KiB`,
+  );
   // Keeps the work observable so none of it can be optimised away.
   if (Number.isNaN(sink + results.reduce((s, r) => s + r.check, 0))) print('(checksum NaN)');
 }

@@ -296,7 +296,7 @@ describe('parsePrometheusText edge cases', () => {
     expect(Object.getOwnPropertyDescriptor(odd, '__proto__')?.value).toBe('x');
     // Inherited names are absent, not Object.prototype members.
     const plain = samples[3]?.labels ?? {};
-    expect([plain.constructor, plain.toString, plain.__proto__]).toEqual([undefined, undefined, undefined]);
+    expect(['constructor', 'toString', '__proto__'].map((k) => plain[k])).toEqual([undefined, undefined, undefined]);
     expect({ ...plain }).toEqual({ b: '2' });
   });
 
