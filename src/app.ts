@@ -8,13 +8,13 @@ import { buildScheduler } from './config/build-scheduler.js';
 import { loadConfig, type ConfigSource } from './config/load-config.js';
 import { Datastore } from './datastore/datastore.js';
 import type { EndpointSpec } from './datastore/endpoint.js';
-import { Director, type SaturationSource } from './director/director.js';
+import { Director } from './director/director.js';
+import { isSaturationDetector, type SaturationDetector } from './scheduling/saturation-detector.js';
 import { ConfigError } from './config/decode.js';
 import { isRequestParser, OpenAIParser, OPENAI_PARSER_TYPE } from './request/request-parser.js';
 import type { Plugin } from './scheduling/types.js';
 
-/** The reference's default saturation detector type. */
-const UTILIZATION_DETECTOR_TYPE = 'utilization-detector';
+import { UTILIZATION_DETECTOR_TYPE } from './scheduling/plugins/utilization-detector.js';
 import { EndpointsFileSource } from './discovery/endpoints-file.js';
 import { EXTERNAL_PROCESSOR_SERVICE } from './extproc/proto.js';
 import { createExtProcHandlers, StreamTracker } from './extproc/service.js';
@@ -41,7 +41,7 @@ export interface PickerOptions {
   readonly certPath: string;
   readonly config: ConfigSource;
   /** Exactly one discovery source: a watched file, or a fixed list (demo, tests). */
-  readonly discovery: { readonly endpointsFile: string } | { readonly endpoints: readonly EndpointSpec[] };
+  readonly discovery: { readonly endpointsFile: string } | { readonly endpoints: readonly EndpointSpec[]; readonly objectives?: ReadonlyMap<string, number> };
   readonly maxRequestBodyBytes: number;
   readonly decisionTimeoutMs: number;
   readonly requestBodyMode: BodyMode;
@@ -95,9 +95,6 @@ function resolvePlugin<T extends Plugin>(
   return plugin;
 }
 
-function isSaturationSource(p: Plugin): p is Plugin & SaturationSource {
-  return typeof (p as Partial<SaturationSource>).saturation === 'function';
-}
 
 function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -116,14 +113,16 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const metrics = new EppMetrics({ defaultMetrics: true });
   const config = loadConfig(options.config);
   const registry = registerBuiltins();
-  const { scheduler, plugins } = buildScheduler(config, registry, { random }, metrics);
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const context = { random, now: () => clock.now() };
+  const { scheduler, plugins } = buildScheduler(config, registry, context, metrics);
   const pluginList = [...plugins.values()];
   // Injected with defaults when the config does not list them, as the reference does.
   const source = pluginList.find((p): p is MetricsDataSource => p instanceof MetricsDataSource) ?? (metricsDataSourceFactory('metrics-data-source', {}, { random }) as MetricsDataSource);
   const extractor = pluginList.find((p): p is CoreMetricsExtractor => p instanceof CoreMetricsExtractor) ?? (coreMetricsExtractorFactory('core-metrics-extractor', {}, { random }) as CoreMetricsExtractor);
   const parser = resolvePlugin(config.parser?.pluginRef, plugins, isRequestParser, 'parser', () => new OpenAIParser(OPENAI_PARSER_TYPE)) ?? new OpenAIParser(OPENAI_PARSER_TYPE);
-  const saturationDetector = resolvePlugin(config.saturationDetector?.pluginRef, plugins, isSaturationSource, 'saturationDetector', () =>
-    registry.has(UTILIZATION_DETECTOR_TYPE) ? (registry.create(UTILIZATION_DETECTOR_TYPE, UTILIZATION_DETECTOR_TYPE, {}, { random }) as Plugin & SaturationSource) : undefined,
+  const saturationDetector = resolvePlugin(config.saturationDetector?.pluginRef, plugins, isSaturationDetector, 'saturationDetector', () =>
+    registry.has(UTILIZATION_DETECTOR_TYPE) ? (registry.create(UTILIZATION_DETECTOR_TYPE, UTILIZATION_DETECTOR_TYPE, {}, context) as Plugin & SaturationDetector) : undefined,
   );
   const datastore = new Datastore();
   const collector = new MetricsCollector({
@@ -137,7 +136,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     nameFilter: source.parameters.nameFilter,
     fetcher: options.fetcher ?? new KeepAliveMetricsFetcher({ insecureSkipVerify: source.parameters.insecureSkipVerify }),
     engineFor: (e) => extractor.engineFor(e),
-    clock: options.clock ?? SYSTEM_CLOCK,
+    clock,
     logger,
     metrics: metrics.collectorMetrics(),
   });
@@ -155,6 +154,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     });
     fileSource.start();
   } else {
+    datastore.setObjectives(options.discovery.objectives ?? new Map());
     datastore.setEndpoints(options.discovery.endpoints);
   }
 

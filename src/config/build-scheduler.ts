@@ -2,17 +2,26 @@
  * Turns a decoded EndpointPickerConfig into a Scheduler: instantiates every plugin through the
  * registry, assigns each profile's plugins to their slots by interface (filter, scorer, picker),
  * injects the reference's defaults (a max-score-picker in profiles without a picker, a
- * single-profile-handler when there is one profile and no handler; no profiles → one `default`
- * profile holding every filter, scorer and picker), and reports every problem at once.
+ * single-profile-handler when there is one profile and no handler, the data producer a configured
+ * scorer consumes; no profiles → one `default` profile holding every filter, scorer and picker), and
+ * reports every problem at once.
  */
 import type { SchedulerMetrics } from '../observability/metrics.js';
 import { MaxScorePicker } from '../scheduling/plugins/max-score-picker.js';
 import { SingleProfileHandler, SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
 import type { PluginContext, PluginRegistry } from '../scheduling/registry.js';
 import { Scheduler } from '../scheduling/scheduler.js';
-import { isDataProducer, isFilter, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isScorer, type Filter, type Picker, type Plugin, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
+import { isDataProducer, isFilter, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type Plugin, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
 import { ConfigError } from './decode.js';
 import type { EndpointPickerConfig } from './endpoint-picker-config.js';
+
+/** Consumer plugin type → the data-producer type it needs, auto-injected when missing. */
+const PRODUCERS_FOR: readonly (readonly [string, string])[] = [
+  ['active-request-scorer', 'inflight-load-producer'],
+  ['token-load-scorer', 'inflight-load-producer'],
+  ['prefix-cache-scorer', 'approx-prefix-cache-producer'],
+  ['no-hit-lru-scorer', 'approx-prefix-cache-producer'],
+];
 
 /** A configuration turned into running parts: the scheduler and every plugin instance by name. */
 export interface BuiltConfig {
@@ -46,6 +55,14 @@ export function buildScheduler(
       problems.push(`plugins[${i}].parameters: ${detail}`);
     }
   });
+
+  // The reference injects the data producer a configured consumer needs, with default parameters.
+  for (const [consumer, producer] of PRODUCERS_FOR) {
+    const present = [...plugins.values()].map((p) => p.typedName.type);
+    if (present.includes(consumer) && !present.includes(producer) && registry.has(producer) && !plugins.has(producer)) {
+      plugins.set(producer, registry.create(producer, producer, undefined, context));
+    }
+  }
 
   const handlers = [...plugins.values()].filter(isProfileHandler);
   if (handlers.length > 1) problems.push(`plugins: exactly one profile handler allowed, found ${handlers.map((h) => h.typedName.name).join(', ')}`);
@@ -99,6 +116,11 @@ export function buildScheduler(
   if (problems.length > 0 || handler === undefined) throw new ConfigError(source, problems);
   // Lifecycle plugins act on every request, wherever they are listed (as in the reference).
   const all = [...plugins.values()];
-  const hooks = { producers: all.filter(isDataProducer), preRequest: all.filter(isPreRequestHook), requestEnd: all.filter(isRequestEndHook) };
+  const hooks = {
+    producers: all.filter(isDataProducer),
+    preRequest: all.filter(isPreRequestHook),
+    responseHeaders: all.filter(isResponseHeadersHook),
+    requestEnd: all.filter(isRequestEndHook),
+  };
   return { scheduler: new Scheduler(handler, profiles, metrics, hooks), plugins };
 }

@@ -8,6 +8,7 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/errors.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { CycleState } from '../scheduling/cycle-state.js';
+import type { SaturationDetector } from '../scheduling/saturation-detector.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
 import { subsetCandidates } from './candidates.js';
@@ -39,22 +40,19 @@ export interface RoutingDecision {
   readonly rewrittenBody: Buffer | undefined;
   /** Headers the plugins set on the forwarded request (lower-case names). */
   readonly setHeaders: ReadonlyMap<string, string>;
+  /** Headers the plugins set on the response to the client (lower-case names). */
+  readonly responseHeaders: ReadonlyMap<string, string>;
   /** The scheduling cycle behind the decision (undefined for body-less requests). */
   readonly scheduled: { readonly request: SchedulingRequest; readonly result: SchedulingResult } | undefined;
 }
 
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 
-/** Pool saturation in [0, ∞): ≥ 1 means saturated (see `utilization-detector`). */
-export interface SaturationSource {
-  saturation(candidates: readonly Endpoint[]): number;
-}
-
 export interface DirectorOptions {
   readonly disableSubsetFilter: boolean;
   readonly random: () => number;
   /** Sheddable requests (priority < 0) get 429 while this reports ≥ 1; none = never shed. */
-  readonly saturationDetector?: SaturationSource;
+  readonly saturationDetector?: SaturationDetector;
 }
 
 /** What the protocol edge needs from the lifecycle; a Promise result is bounded by the decision deadline. */
@@ -85,6 +83,7 @@ export class Director implements RequestRouter {
     let targetModel = '';
     let rewrittenBody: Buffer | undefined;
     let setHeaders = NO_HEADERS;
+    let responseHeaders = NO_HEADERS;
     let scheduled: RoutingDecision['scheduled'];
     if (input.bodyless) {
       // Nothing to schedule on: any candidate serves a body-less request (as the reference does).
@@ -111,6 +110,11 @@ export class Director implements RequestRouter {
         for (const h of hooks.preRequest) h.preRequest(request, result, added);
         setHeaders = added;
       }
+      if (hooks.responseHeaders.length > 0) {
+        const added = new Map<string, string>();
+        for (const h of hooks.responseHeaders) h.responseHeaders(request, result, added);
+        responseHeaders = added;
+      }
       scheduled = { request, result };
       if (llm !== undefined && targetModel !== incomingModel) {
         llm.body.model = targetModel;
@@ -122,7 +126,7 @@ export class Director implements RequestRouter {
     // Only the first target receives the request; the rest are fallbacks for the data plane's retries.
     const first = targets[0];
     if (first !== undefined) first.inFlight++;
-    return { targets, destination, incomingModel, targetModel, priority, rewrittenBody, setHeaders, scheduled };
+    return { targets, destination, incomingModel, targetModel, priority, rewrittenBody, setHeaders, responseHeaders, scheduled };
   }
 
   /** Ends a routed request: in-flight accounting and request-end hooks. Call exactly once per decision. */

@@ -36,11 +36,16 @@ const entrySchema = z
   .refine((e) => e.ports === undefined || new Set(e.ports).size === e.ports.length, { message: 'ports must be unique', path: ['ports'] });
 
 const fileSchema = z.strictObject({
-  endpoints: z.array(entrySchema).default([]),
+  // An empty YAML list is often written as a bare key (`endpoints:`), which parses as null.
+  endpoints: z
+    .array(entrySchema)
+    .nullish()
+    .transform((v) => v ?? []),
   /** Local stand-in for InferenceObjective resources: priority by objective name. */
   objectives: z
     .array(z.strictObject({ name: z.string().min(1), priority: z.number().int().min(-2147483648).max(2147483647).default(0) }))
-    .default([]),
+    .nullish()
+    .transform((v) => v ?? []),
 });
 
 /** What an endpoints file declares. */

@@ -251,8 +251,15 @@ export class ExtProcSession {
 
   #onResponseHeaders(): void {
     // Streaming (SSE) and buffered responses are both passed through chunk by chunk, so nothing in the
-    // response headers changes how the body is handled.
-    this.sink.send(continueHeaders('response'));
+    // response headers changes how the body is handled; plugins may add headers for the client.
+    const extra = this.#decision?.responseHeaders;
+    if (extra === undefined || extra.size === 0) {
+      this.sink.send(continueHeaders('response'));
+      return;
+    }
+    const set: HeaderValueOption[] = [];
+    for (const [name, value] of extra) set.push(setHeader(name, value));
+    this.sink.send({ response_headers: { response: { header_mutation: { set_headers: set } } } });
   }
 
   #onResponseBody(body: Buffer | undefined, endOfStream: boolean): void {

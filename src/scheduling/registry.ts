@@ -4,6 +4,10 @@ import type { Plugin } from './types.js';
 export interface PluginContext {
   /** Uniform [0,1) source; injected so simulations and tests are deterministic. */
   readonly random: () => number;
+  /** Wall-clock milliseconds, the clock endpoint metrics are stamped with (default Date.now). */
+  readonly now?: () => number;
+  /** The pool's namespace, where a plugin needs it (session tokens); default `default`. */
+  readonly namespace?: string;
 }
 
 /** Builds a plugin instance from its config name and raw `parameters` (validated by the factory). */

@@ -92,6 +92,14 @@ export interface PreRequestHook extends Plugin {
   preRequest(request: SchedulingRequest, result: SchedulingResult, setHeaders: Map<string, string>): void;
 }
 
+/**
+ * Adds headers to the response the client receives (e.g. a session token naming the endpoint that
+ * served it). Runs after scheduling, with the pre-request hooks; `setHeaders` uses lower-case names.
+ */
+export interface ResponseHeadersHook extends Plugin {
+  responseHeaders(request: SchedulingRequest, result: SchedulingResult, setHeaders: Map<string, string>): void;
+}
+
 /** Runs exactly once when a routed request's stream ends, completed or not. */
 export interface RequestEndHook extends Plugin {
   requestEnded(request: SchedulingRequest, result: SchedulingResult): void;
@@ -102,6 +110,9 @@ export function isDataProducer(p: Plugin): p is DataProducer {
 }
 export function isPreRequestHook(p: Plugin): p is PreRequestHook {
   return typeof (p as Partial<PreRequestHook>).preRequest === 'function';
+}
+export function isResponseHeadersHook(p: Plugin): p is ResponseHeadersHook {
+  return typeof (p as Partial<ResponseHeadersHook>).responseHeaders === 'function';
 }
 export function isRequestEndHook(p: Plugin): p is RequestEndHook {
   return typeof (p as Partial<RequestEndHook>).requestEnded === 'function';

@@ -1,12 +1,12 @@
 /**
- * Shared contract suites: every scorer and picker's own test calls the matching suite, so each plugin
- * kind keeps the framework's invariants (scores in [0,1], no mutation, determinism, picks drawn from
- * the candidates).
+ * Shared contract suites: every scorer, picker and filter's own test calls the matching suite, so
+ * each plugin kind keeps the framework's invariants (scores in [0,1], no mutation, determinism, picks
+ * drawn from the candidates, filters returning an ordered subset of their input).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/datastore/endpoint.js';
-import type { Picker, Scorer } from '../../src/scheduling/types.js';
+import type { Filter, Picker, Scorer, SchedulingRequest } from '../../src/scheduling/types.js';
 import { endpoint, schedulingRequest } from '../helpers/endpoints.js';
 
 const metricsArb = fc.record({
@@ -70,6 +70,72 @@ export function describePicker(name: string, make: (maxNumOfEndpoints: number) =
 
     it('returns nothing for no candidates', () => {
       expect(make(1).pick(schedulingRequest(), [], new Float64Array(0))).toEqual([]);
+    });
+  });
+}
+
+/** Label values the filter contract draws from, so label-based filters both keep and drop. */
+const labelsArb = fc.record(
+  {
+    'llm-d.ai/role': fc.constantFrom('decode', 'prefill', 'encode', 'prefill-decode', 'encode-prefill', 'encode-prefill-decode', 'both', ''),
+    'llm-d.ai/context-length-range': fc.constantFrom('0-100', '100-8000', '0-0', '5000-100000', 'bad', '10-5'),
+    tier: fc.constantFrom('a', 'b', 'c'),
+  },
+  { requiredKeys: [] },
+);
+
+const labeledPoolArb = fc
+  .array(fc.tuple(metricsArb, labelsArb, fc.boolean()), { minLength: 1, maxLength: 40 })
+  .map((rows) =>
+    rows.map(([m, labels, known], i) => {
+      const e = endpoint(i, m, labels);
+      if (!known) e.metrics = { ...e.metrics, known: false };
+      return e;
+    }),
+  );
+
+/**
+ * Filter invariants: the result is an ordered subset of the input (no duplicates, nothing from
+ * outside), the input and its endpoints are left untouched, no candidates give no candidates, and the
+ * same input gives the same output. `request` supplies the request the filter sees.
+ */
+export function describeFilter(name: string, make: () => Filter, request: () => SchedulingRequest = () => schedulingRequest()): void {
+  describe(`${name} (filter contract)`, () => {
+    it('returns an ordered subset of its input', () => {
+      fc.assert(
+        fc.property(labeledPoolArb, (pool) => {
+          const kept = make().filter(request(), pool);
+          let at = 0;
+          for (const e of kept) {
+            const found = pool.indexOf(e, at);
+            expect(found).toBeGreaterThanOrEqual(at);
+            at = found + 1;
+          }
+          expect(kept.length).toBeLessThanOrEqual(pool.length);
+        }),
+        { numRuns: 300, seed: 5 },
+      );
+    });
+
+    it('returns nothing for no candidates', () => {
+      expect(make().filter(request(), [])).toEqual([]);
+    });
+
+    it('does not mutate its input and is deterministic', () => {
+      fc.assert(
+        fc.property(labeledPoolArb, (pool) => {
+          const before = pool.map((e) => ({ metrics: { ...e.metrics }, labels: { ...e.labels }, inFlight: e.inFlight }));
+          const frozen = Object.freeze(pool.slice());
+          const filter = make();
+          const positions = (kept: readonly Endpoint[]): number[] => kept.map((e) => pool.indexOf(e));
+          const a = positions(filter.filter(request(), frozen));
+          expect(positions(filter.filter(request(), frozen))).toEqual(a);
+          expect(positions(make().filter(request(), frozen))).toEqual(a);
+          expect(frozen).toEqual(pool);
+          expect(pool.map((e) => ({ metrics: { ...e.metrics }, labels: { ...e.labels }, inFlight: e.inFlight }))).toEqual(before);
+        }),
+        { numRuns: 100, seed: 13 },
+      );
     });
   });
 }

@@ -1,20 +1,56 @@
 /** The one list of built-in plugin types (llm-d's type names are the config contract). */
-import { PluginRegistry } from '../registry.js';
 import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passthroughParserFactory } from '../../request/request-parser.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from '../../scrape/data-layer-plugins.js';
+import { PluginRegistry } from '../registry.js';
+import { ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory } from './active-request-scorer.js';
+import { BY_LABEL_TYPE, byLabelFactory } from './by-label-filter.js';
+import { CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory } from './context-length-aware.js';
+import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './inflight-load-producer.js';
 import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './kv-cache-utilization-scorer.js';
+import { BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory } from './label-selector-filter.js';
+import { LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory } from './load-aware-scorer.js';
+import { LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory } from './lora-affinity-scorer.js';
 import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './max-score-picker.js';
+import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './no-hit-lru-scorer.js';
 import { QUEUE_SCORER_TYPE, queueScorerFactory } from './queue-scorer.js';
 import { RANDOM_PICKER_TYPE, randomPickerFactory } from './random-picker.js';
+import { DECODE_FILTER_TYPE, decodeFilterFactory, ENCODE_FILTER_TYPE, encodeFilterFactory, PREFILL_FILTER_TYPE, prefillFilterFactory } from './role-filters.js';
+import { RUNNING_REQUESTS_SIZE_SCORER_TYPE, runningRequestsSizeScorerFactory } from './running-requests-size-scorer.js';
+import { SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory } from './session-affinity-scorer.js';
 import { SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory } from './single-profile-handler.js';
+import { TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory } from './token-load-scorer.js';
+import { UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory } from './utilization-detector.js';
+import { WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory } from './weighted-random-picker.js';
 
 /** Registers every built-in plugin type into `registry` (a fresh one by default). */
 export function registerBuiltins(registry = new PluginRegistry()): PluginRegistry {
+  // Scorers
   registry.register(QUEUE_SCORER_TYPE, queueScorerFactory);
+  registry.register(RUNNING_REQUESTS_SIZE_SCORER_TYPE, runningRequestsSizeScorerFactory);
   registry.register(KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory);
+  registry.register(LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory);
+  registry.register(LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory);
+  registry.register(ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory);
+  registry.register(TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory);
+  registry.register(SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory);
+  registry.register(NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory);
+  registry.register(CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory);
+  // Filters and the saturation detector
+  registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
+  registry.register(BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory);
+  registry.register(BY_LABEL_TYPE, byLabelFactory);
+  registry.register(DECODE_FILTER_TYPE, decodeFilterFactory);
+  registry.register(PREFILL_FILTER_TYPE, prefillFilterFactory);
+  registry.register(ENCODE_FILTER_TYPE, encodeFilterFactory);
+  registry.register(UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory);
+  // Pickers and profile handlers
   registry.register(MAX_SCORE_PICKER_TYPE, maxScorePickerFactory);
   registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);
+  registry.register(WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory);
   registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
+  // Data producers
+  registry.register(INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory);
+  // Parsers and the data layer
   registry.register(OPENAI_PARSER_TYPE, openAIParserFactory);
   registry.register(PASSTHROUGH_PARSER_TYPE, passthroughParserFactory);
   registry.register(METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory);

@@ -65,6 +65,29 @@ schedulingProfiles:
     );
   });
 
+  it('registers every plugin type of the reference catalog that this build implements', () => {
+    const types = registerBuiltins().types();
+    for (const t of [
+      'queue-scorer', 'running-requests-size-scorer', 'kv-cache-utilization-scorer', 'lora-affinity-scorer', 'load-aware-scorer',
+      'active-request-scorer', 'inflight-load-producer', 'token-load-scorer', 'session-affinity-scorer', 'no-hit-lru-scorer',
+      'context-length-aware', 'label-selector-filter', 'by-label-selector', 'by-label', 'decode-filter', 'prefill-filter',
+      'encode-filter', 'utilization-detector', 'max-score-picker', 'random-picker', 'weighted-random-picker',
+      'single-profile-handler', 'openai-parser', 'passthrough-parser', 'metrics-data-source', 'core-metrics-extractor',
+    ]) expect(types, t).toContain(t);
+  });
+
+  it('injects the data producer a configured scorer consumes', () => {
+    const built = buildScheduler(
+      loadConfig({ text: 'apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins: [{type: active-request-scorer}, {type: token-load-scorer}]\n' }),
+      registerBuiltins(),
+      { random: Math.random },
+      undefined,
+    );
+    expect(built.plugins.get('inflight-load-producer')?.typedName.type).toBe('inflight-load-producer');
+    expect(built.scheduler.hooks.producers.map((p) => p.typedName.type)).toEqual(['inflight-load-producer']);
+    expect(built.scheduler.hooks.requestEnd.map((p) => p.typedName.type)).toEqual(['inflight-load-producer']);
+  });
+
   it('rejects two pickers in one profile and several profiles without a handler', () => {
     const p = problems(() =>
       build(`apiVersion: llm-d.ai/v1alpha1

@@ -35,7 +35,7 @@ function setup(filterAll = false): { director: Director; log: string[]; datastor
     new SingleProfileHandler('h'),
     [{ name: 'default', filters: filterAll ? [dropAll] : [], scorers: [{ scorer: lifecycle, weight: 1 }], picker: new MaxScorePicker('p', 1) }],
     undefined,
-    { producers: [lifecycle], preRequest: [lifecycle], requestEnd: [lifecycle] },
+    { producers: [lifecycle], preRequest: [lifecycle], responseHeaders: [], requestEnd: [lifecycle] },
   );
   const datastore = new Datastore();
   datastore.setEndpoints([{ name: 'a', address: '10.0.0.1', port: 8000, labels: {} }]);

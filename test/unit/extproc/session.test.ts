@@ -30,6 +30,7 @@ const decision = (over: Partial<RoutingDecision> = {}): RoutingDecision => ({
   priority: 0,
   rewrittenBody: undefined,
   setHeaders: new Map(),
+  responseHeaders: new Map(),
   scheduled: undefined,
   ...over,
 });
@@ -180,6 +181,15 @@ describe('ExtProcSession', () => {
     const mutation = h.sent[0]?.request_headers?.response?.header_mutation;
     expect(mutation?.set_headers?.find((o) => o.header?.key === 'x-prefiller-host-port')?.header?.raw_value?.toString()).toBe('10.0.0.9:8000');
     expect(mutation?.remove_headers).toEqual(['x-encoder-hosts-ports']);
+  });
+
+  it('adds plugin response headers (e.g. a session token) to the response the client gets', () => {
+    const h = harness(new FakeRouter(() => decision({ responseHeaders: new Map([['x-session-token', 'dG9rZW4=']]) })));
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    h.msg({ request: 'response_headers', response_headers: { headers: { headers: [] } } });
+    const set = h.sent.at(-1)?.response_headers?.response?.header_mutation?.set_headers ?? [];
+    expect(set.map((o) => [o.header?.key, o.header?.raw_value?.toString()])).toEqual([['x-session-token', 'dG9rZW4=']]);
   });
 
   it('treats request trailers as the end of the body and answers them', () => {
