@@ -15,6 +15,8 @@ import { isRequestParser, OpenAIParser, OPENAI_PARSER_TYPE } from './request/req
 import type { Plugin } from './scheduling/types.js';
 
 import { UTILIZATION_DETECTOR_TYPE } from './scheduling/plugins/utilization-detector.js';
+import { ApproxPrefixCacheProducer } from './scheduling/plugins/approx-prefix-cache-producer.js';
+import { PrefixCacheMetrics } from './prefix/prefix-metrics.js';
 import { EndpointsFileSource } from './discovery/endpoints-file.js';
 import { EXTERNAL_PROCESSOR_SERVICE } from './extproc/proto.js';
 import { createExtProcHandlers, StreamTracker } from './extproc/service.js';
@@ -125,6 +127,15 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     registry.has(UTILIZATION_DETECTOR_TYPE) ? (registry.create(UTILIZATION_DETECTOR_TYPE, UTILIZATION_DETECTOR_TYPE, {}, context) as Plugin & SaturationDetector) : undefined,
   );
   const datastore = new Datastore();
+  // Prefix indexes report their metrics and drop endpoints that leave the pool.
+  const prefixProducers = [...plugins.values()].filter((p): p is ApproxPrefixCacheProducer => p instanceof ApproxPrefixCacheProducer);
+  if (prefixProducers.length > 0) {
+    const prefixMetrics = new PrefixCacheMetrics(metrics.registry);
+    for (const p of prefixProducers) p.attachMetrics(prefixMetrics);
+    datastore.onChange((snapshot) => {
+      for (const p of prefixProducers) p.retainOnly(snapshot.endpoints);
+    });
+  }
   const collector = new MetricsCollector({
     intervalMs: options.refreshMetricsIntervalMs,
     stalenessMs: options.metricsStalenessMs,

@@ -3,6 +3,7 @@ import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passt
 import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from '../../scrape/data-layer-plugins.js';
 import { PluginRegistry } from '../registry.js';
 import { ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory } from './active-request-scorer.js';
+import { APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory } from './approx-prefix-cache-producer.js';
 import { BY_LABEL_TYPE, byLabelFactory } from './by-label-filter.js';
 import { CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory } from './context-length-aware.js';
 import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './inflight-load-producer.js';
@@ -12,6 +13,7 @@ import { LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory } from './load-aware-sco
 import { LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory } from './lora-affinity-scorer.js';
 import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './max-score-picker.js';
 import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './no-hit-lru-scorer.js';
+import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './prefix-cache-scorer.js';
 import { QUEUE_SCORER_TYPE, queueScorerFactory } from './queue-scorer.js';
 import { RANDOM_PICKER_TYPE, randomPickerFactory } from './random-picker.js';
 import { DECODE_FILTER_TYPE, decodeFilterFactory, ENCODE_FILTER_TYPE, encodeFilterFactory, PREFILL_FILTER_TYPE, prefillFilterFactory } from './role-filters.js';
@@ -28,6 +30,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(QUEUE_SCORER_TYPE, queueScorerFactory);
   registry.register(RUNNING_REQUESTS_SIZE_SCORER_TYPE, runningRequestsSizeScorerFactory);
   registry.register(KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory);
+  registry.register(PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory);
   registry.register(LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory);
   registry.register(LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory);
   registry.register(ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory);
@@ -50,6 +53,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
   // Data producers
   registry.register(INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory);
+  registry.register(APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory);
   // Parsers and the data layer
   registry.register(OPENAI_PARSER_TYPE, openAIParserFactory);
   registry.register(PASSTHROUGH_PARSER_TYPE, passthroughParserFactory);

@@ -1,0 +1,18 @@
+/**
+ * XXH64 (seed 0) from `xxhash-wasm`, instantiated once when this module is first imported: the
+ * module awaits the WebAssembly instance at top level, so every importer (the block hasher, and
+ * through it the prefix producer and the plugin registry) can hash synchronously afterwards.
+ */
+import xxhash from 'xxhash-wasm';
+
+const api = await xxhash();
+
+/** XXH64 of `bytes` (seed 0) as an unsigned 64-bit bigint. */
+export function xxh64Bytes(bytes: Uint8Array): bigint {
+  return api.h64Raw(bytes);
+}
+
+/** XXH64 of the UTF-8 encoding of `text` (seed 0) as an unsigned 64-bit bigint. */
+export function xxh64Text(text: string): bigint {
+  return api.h64(text);
+}

@@ -1,0 +1,194 @@
+/**
+ * `approx-prefix-cache-producer` (DataProducer + PreRequestHook): the approximate prefix-cache index
+ * of reference §5.4.
+ *
+ * - `produce` (before scheduling): hashes the prompt once into chained blocks of 4·B bytes (B = the
+ *   block size in tokens: the first candidate reporting `cache_config_info`'s block size when
+ *   `autoTune`, else `blockSizeTokens`), at most `maxPrefixBlocksToMatch` blocks (or
+ *   `maxPrefixTokensToMatch / B` when that is set), runs the greedy longest-prefix match against every
+ *   candidate, and stores a `PrefixMatchInfo` under `PREFIX_MATCH`.
+ * - `preRequest` (after scheduling, before forwarding): adds the blocks to the LRU of the primary
+ *   profile's first target and of the `prefill` profile's first target, if any. The update is
+ *   synchronous (the reference defers it to a goroutine), so the next request — even one of the same
+ *   burst, before any metrics scrape — already sees these blocks: a burst sharing a new prefix lands
+ *   on one endpoint instead of spreading over endpoints that all look cold.
+ *
+ * An endpoint's LRU capacity is its `cacheNumBlocks` (`num_gpu_blocks`) when `autoTune` and > 0, else
+ * `lruCapacityPerServer` (which the reference ignores, a known bug); it follows changes of either.
+ * Endpoints that leave the pool must be dropped with `retainOnly` (wire it to datastore changes).
+ *
+ * Parameters (reference names and defaults; unknown ones are errors, as in the reference):
+ * `autoTune` true, `blockSizeTokens` 16, `maxPrefixBlocksToMatch` 256, `maxPrefixTokensToMatch` 0,
+ * `lruCapacityPerServer` 31250 (≤ 0 means the default), deprecated `blockSize` (characters: an error
+ * unless `blockSizeTokens` is also set, which then wins). `autoTune: false` needs `blockSizeTokens` > 0.
+ */
+import { z } from 'zod';
+import type { Endpoint } from '../../datastore/endpoint.js';
+import { ApproxPrefixMatch } from '../../prefix/approx-prefix-match.js';
+import { BlockHasher, HASH_WORDS, NO_HASHES, seedText } from '../../prefix/block-hasher.js';
+import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
+import { PrefixIndex } from '../../prefix/prefix-index.js';
+import type { PrefixCacheMetrics } from '../../prefix/prefix-metrics.js';
+import { promptText } from '../../prefix/prompt-text.js';
+import { StateKey } from '../cycle-state.js';
+import { PREFIX_MATCH } from '../prefix-match.js';
+import type { PluginFactory } from '../registry.js';
+import type { DataProducer, PreRequestHook, SchedulingRequest, SchedulingResult, TypedName } from '../types.js';
+import { decodeParameters } from './parameters.js';
+
+export const APPROX_PREFIX_CACHE_PRODUCER_TYPE = 'approx-prefix-cache-producer';
+
+/** The profile whose target also receives the prompt's blocks (P/D disaggregation). */
+export const PREFILL_PROFILE_NAME = 'prefill';
+
+export const DEFAULT_BLOCK_SIZE_TOKENS = 16;
+export const DEFAULT_MAX_PREFIX_BLOCKS = 256;
+/** (80 GB − 16 GB) / 128 KB per token ≈ 500 k tokens / 16 per block (Llama-3-8B on an H100). */
+export const DEFAULT_LRU_CAPACITY_PER_SERVER = 31250;
+
+const parametersSchema = z
+  .strictObject({
+    autoTune: z.boolean().default(true),
+    blockSizeTokens: z.number().int().min(0).optional(),
+    blockSize: z.number().int().optional(),
+    maxPrefixBlocksToMatch: z.number().int().min(0).default(DEFAULT_MAX_PREFIX_BLOCKS),
+    maxPrefixTokensToMatch: z.number().int().min(0).default(0),
+    lruCapacityPerServer: z.number().int().default(DEFAULT_LRU_CAPACITY_PER_SERVER),
+  })
+  .superRefine((p, ctx) => {
+    if (p.blockSize !== undefined && p.blockSize > 0 && (p.blockSizeTokens === undefined || p.blockSizeTokens <= 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['blockSize'],
+        message: `blockSize (${p.blockSize} characters) is deprecated; set blockSizeTokens (the cache block size in tokens) instead`,
+      });
+    }
+    if (!p.autoTune && (p.blockSizeTokens ?? DEFAULT_BLOCK_SIZE_TOKENS) <= 0) {
+      ctx.addIssue({ code: 'custom', path: ['blockSizeTokens'], message: 'blockSizeTokens must be > 0 when autoTune is false' });
+    }
+  });
+
+/** The producer's effective configuration. */
+export interface ApproxPrefixCacheConfig {
+  readonly autoTune: boolean;
+  readonly blockSizeTokens: number;
+  readonly maxPrefixBlocksToMatch: number;
+  readonly maxPrefixTokensToMatch: number;
+  readonly lruCapacityPerServer: number;
+}
+
+export const DEFAULT_APPROX_PREFIX_CACHE_CONFIG: ApproxPrefixCacheConfig = Object.freeze({
+  autoTune: true,
+  blockSizeTokens: DEFAULT_BLOCK_SIZE_TOKENS,
+  maxPrefixBlocksToMatch: DEFAULT_MAX_PREFIX_BLOCKS,
+  maxPrefixTokensToMatch: 0,
+  lruCapacityPerServer: DEFAULT_LRU_CAPACITY_PER_SERVER,
+});
+
+/** Decodes the plugin's `parameters` (absent = all defaults); throws ConfigError. */
+export function decodeApproxPrefixCacheParameters(parameters: unknown, name: string): ApproxPrefixCacheConfig {
+  const p = decodeParameters(parametersSchema, parameters, APPROX_PREFIX_CACHE_PRODUCER_TYPE, name);
+  return {
+    autoTune: p.autoTune,
+    blockSizeTokens: p.blockSizeTokens ?? DEFAULT_BLOCK_SIZE_TOKENS,
+    maxPrefixBlocksToMatch: p.maxPrefixBlocksToMatch,
+    maxPrefixTokensToMatch: p.maxPrefixTokensToMatch,
+    lruCapacityPerServer: p.lruCapacityPerServer > 0 ? p.lruCapacityPerServer : DEFAULT_LRU_CAPACITY_PER_SERVER,
+  };
+}
+
+// Hashing is synchronous, so one set of scratch buffers serves every producer instance.
+const hasher = new BlockHasher();
+
+export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
+  readonly typedName: TypedName;
+  /** The index; exposed for pool maintenance, tests and benchmarks. */
+  readonly index = new PrefixIndex();
+  readonly #own: StateKey<ApproxPrefixMatch>;
+  #metrics: PrefixCacheMetrics | undefined;
+
+  constructor(
+    name: string,
+    readonly config: ApproxPrefixCacheConfig = DEFAULT_APPROX_PREFIX_CACHE_CONFIG,
+  ) {
+    this.typedName = { type: APPROX_PREFIX_CACHE_PRODUCER_TYPE, name };
+    // Its own key as well as PREFIX_MATCH: another producer may overwrite the shared one, but the
+    // hashes this instance adds to its index must be the ones it computed.
+    this.#own = new StateKey(`${APPROX_PREFIX_CACHE_PRODUCER_TYPE}/${name}`);
+  }
+
+  /** Reports match ratios and the index size to `metrics` from now on. */
+  attachMetrics(metrics: PrefixCacheMetrics): void {
+    this.#metrics = metrics;
+    metrics.track(this.index);
+  }
+
+  /** Block size in tokens for a request over `candidates`. */
+  blockSizeTokens(candidates: readonly Endpoint[]): number {
+    if (this.config.autoTune) {
+      // The first candidate that reports one: an unscraped first candidate must not flip the block
+      // size (and so every hash) for this request only; the reference reads the first candidate alone.
+      for (const c of candidates) {
+        const b = c.metrics.cacheBlockSize;
+        if (b > 0) return b;
+      }
+    }
+    return this.config.blockSizeTokens;
+  }
+
+  /** The LRU capacity for `endpoint`'s blocks. */
+  capacityFor(endpoint: Endpoint): number {
+    const n = endpoint.metrics.cacheNumBlocks;
+    return this.config.autoTune && n > 0 ? n : this.config.lruCapacityPerServer;
+  }
+
+  produce(request: SchedulingRequest, candidates: readonly Endpoint[]): void {
+    const { config } = this;
+    const b = this.blockSizeTokens(candidates);
+    const maxBlocks = config.maxPrefixTokensToMatch > 0 && b > 0 ? Math.floor(config.maxPrefixTokensToMatch / b) : config.maxPrefixBlocksToMatch;
+    const blockBytes = b * CHARS_PER_TOKEN;
+    const llm = request.llm;
+    let hashes = NO_HASHES;
+    if (llm !== undefined && blockBytes > 0 && maxBlocks > 0) {
+      const text = promptText(llm, blockBytes * maxBlocks);
+      hashes = hasher.hash(text, seedText(request.targetModel, llm.cacheSalt), blockBytes, maxBlocks);
+    }
+    const counts = new Int32Array(candidates.length);
+    if (hashes.length > 0) this.index.match(hashes, candidates, counts);
+    const info = new ApproxPrefixMatch(hashes.length / HASH_WORDS, b, hashes, candidates, counts);
+    request.state.set(PREFIX_MATCH, info);
+    request.state.set(this.#own, info);
+  }
+
+  preRequest(request: SchedulingRequest, result: SchedulingResult, _setHeaders: Map<string, string>): void {
+    const info = request.state.get(this.#own);
+    if (info === undefined) return;
+    const primary = result.profileResults.get(result.primaryProfileName)?.targets[0];
+    if (primary === undefined) return;
+    if (info.totalBlocks > 0) {
+      this.index.add(primary, info.hashes, this.capacityFor(primary));
+      if (result.primaryProfileName !== PREFILL_PROFILE_NAME) {
+        const prefill = result.profileResults.get(PREFILL_PROFILE_NAME)?.targets[0];
+        if (prefill !== undefined && prefill !== primary) this.index.add(prefill, info.hashes, this.capacityFor(prefill));
+      }
+    }
+    this.#metrics?.observeMatch(info.matchedBlocks(primary), info.totalBlocks, info.blockSizeTokens);
+  }
+
+  /** Drops every endpoint not in `endpoints` from the index (call when the pool changes). */
+  retainOnly(endpoints: Iterable<Endpoint>): number {
+    return this.index.retainOnly(endpoints);
+  }
+}
+
+/** A factory whose producers report to `metrics` (when given). */
+export function createApproxPrefixCacheProducerFactory(metrics?: PrefixCacheMetrics): PluginFactory {
+  return (name, parameters) => {
+    const producer = new ApproxPrefixCacheProducer(name, decodeApproxPrefixCacheParameters(parameters, name));
+    if (metrics !== undefined) producer.attachMetrics(metrics);
+    return producer;
+  };
+}
+
+/** The plain factory (no metrics; attach them later with `attachMetrics`). */
+export const approxPrefixCacheProducerFactory: PluginFactory = createApproxPrefixCacheProducerFactory();

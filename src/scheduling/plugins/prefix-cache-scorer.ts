@@ -1,0 +1,86 @@
+/**
+ * `prefix-cache-scorer`: prefers endpoints that already hold a longer prefix of the prompt, from the
+ * `PrefixMatchInfo` a prefix producer stored under `PREFIX_MATCH` (m = matched blocks, t = total
+ * blocks, B = tokens per block):
+ *
+ *     ratio  = m / t
+ *     length = min(1, m · B / matchLengthScaleTokens)
+ *     score  = matchLengthWeight · length² + (1 − matchLengthWeight) · ratio
+ *
+ * and 0 for every endpoint when the info is missing or t = 0. With the default `matchLengthWeight`
+ * 0 the score is the reference's `m / t`; a positive weight (llm-d-router PR #1459) also rewards the
+ * absolute matched length, so a 2-block prompt matching 1 block no longer outranks a 100-block prompt
+ * matching 40 (GIE#2561, llm-d-router#1095).
+ *
+ * Parameters: `matchLengthWeight` in [0, 1] (default 0), `matchLengthScaleTokens` integer (default
+ * 8192; must be > 0 when the weight is > 0), `prefixMatchInfoProducerName` (accepted; there is one
+ * PREFIX_MATCH slot per request). Any other parameter is accepted and ignored, as the reference does:
+ * real configurations still pass the producer's `maxPrefixBlocksToMatch`, `lruCapacityPerServer`,
+ * `blockSize` here from the days the scorer owned the index, and the reference ignores them too.
+ */
+import { z } from 'zod';
+import type { Endpoint } from '../../datastore/endpoint.js';
+import { ApproxPrefixMatch } from '../../prefix/approx-prefix-match.js';
+import { PREFIX_MATCH } from '../prefix-match.js';
+import type { PluginFactory } from '../registry.js';
+import type { Scorer, SchedulingRequest, TypedName } from '../types.js';
+import { decodeParameters } from './parameters.js';
+
+export const PREFIX_CACHE_SCORER_TYPE = 'prefix-cache-scorer';
+
+export const DEFAULT_MATCH_LENGTH_WEIGHT = 0;
+export const DEFAULT_MATCH_LENGTH_SCALE_TOKENS = 8192;
+
+const parametersSchema = z
+  .looseObject({
+    matchLengthWeight: z.number().min(0).max(1).default(DEFAULT_MATCH_LENGTH_WEIGHT),
+    matchLengthScaleTokens: z.number().int().default(DEFAULT_MATCH_LENGTH_SCALE_TOKENS),
+    prefixMatchInfoProducerName: z.string().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.matchLengthWeight > 0 && p.matchLengthScaleTokens <= 0) {
+      ctx.addIssue({ code: 'custom', path: ['matchLengthScaleTokens'], message: 'matchLengthScaleTokens must be > 0 when matchLengthWeight is > 0' });
+    }
+  });
+
+export class PrefixCacheScorer implements Scorer {
+  readonly typedName: TypedName;
+
+  constructor(
+    name: string,
+    readonly matchLengthWeight = DEFAULT_MATCH_LENGTH_WEIGHT,
+    readonly matchLengthScaleTokens = DEFAULT_MATCH_LENGTH_SCALE_TOKENS,
+  ) {
+    this.typedName = { type: PREFIX_CACHE_SCORER_TYPE, name };
+  }
+
+  score(request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void {
+    const n = candidates.length;
+    const info = request.state.get(PREFIX_MATCH);
+    const total = info === undefined ? 0 : info.totalBlocks;
+    if (info === undefined || !(total > 0)) {
+      out.fill(0, 0, n);
+      return;
+    }
+    const w = this.matchLengthWeight;
+    const tokensPerBlock = info.blockSizeTokens > 0 ? info.blockSizeTokens : 0;
+    const lengthPerBlock = w > 0 ? tokensPerBlock / this.matchLengthScaleTokens : 0;
+    const counts = info instanceof ApproxPrefixMatch ? info.countsFor(candidates) : undefined;
+    for (let i = 0; i < n; i++) {
+      const m = counts !== undefined ? (counts[i] as number) : info.matchedBlocks(candidates[i] as Endpoint);
+      let ratio = m / total;
+      ratio = ratio > 1 ? 1 : ratio > 0 ? ratio : 0;
+      if (w > 0) {
+        const length = m > 0 ? Math.min(1, m * lengthPerBlock) : 0;
+        out[i] = w * length * length + (1 - w) * ratio;
+      } else {
+        out[i] = ratio;
+      }
+    }
+  }
+}
+
+export const prefixCacheScorerFactory: PluginFactory = (name, parameters) => {
+  const p = decodeParameters(parametersSchema, parameters, PREFIX_CACHE_SCORER_TYPE, name);
+  return new PrefixCacheScorer(name, p.matchLengthWeight, p.matchLengthScaleTokens);
+};
