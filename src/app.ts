@@ -114,6 +114,9 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const random = options.random ?? Math.random;
   const metrics = new EppMetrics({ defaultMetrics: true });
   const config = loadConfig(options.config);
+  if (config.featureGates.includes('flowControl')) {
+    logger.warn('feature gate flowControl: flow control (queueing, fairness) is not implemented in this build; legacy admission applies (sheddable requests get 429 when saturated)');
+  }
   const registry = registerBuiltins();
   const clock = options.clock ?? SYSTEM_CLOCK;
   const context = { random, now: () => clock.now() };
