@@ -48,25 +48,6 @@ const PROMPT_CHARS = Number(values['prompt-chars']);
 const WARMUP = Number(values.warmup);
 const ITERATIONS = Number(values.iterations);
 
-const CONFIG = `apiVersion: llm-d.ai/v1alpha1
-kind: EndpointPickerConfig
-plugins:
-- type: queue-scorer
-- type: kv-cache-utilization-scorer
-- type: prefix-cache-scorer
-- type: approx-prefix-cache-producer
-- type: max-score-picker
-schedulingProfiles:
-- name: default
-  plugins:
-  - pluginRef: queue-scorer
-    weight: 2
-  - pluginRef: kv-cache-utilization-scorer
-    weight: 2
-  - pluginRef: prefix-cache-scorer
-    weight: 3
-  - pluginRef: max-score-picker
-`;
 
 let seed = 12345;
 function random(): number {
@@ -90,7 +71,8 @@ function text(key: number, length: number): string {
 
 function build(): { scheduler: Scheduler; producer: ApproxPrefixCacheProducer } {
   const registry = registerBuiltins();
-  const built = buildScheduler(loadConfig({ text: CONFIG }), registry, { random }, undefined);
+  // The built-in default profile: queue 2, kv-cache-utilization 2, prefix-cache 3 (producer injected).
+  const built = buildScheduler(loadConfig('default'), registry, { random }, undefined);
   const producer = built.plugins.get(APPROX_PREFIX_CACHE_PRODUCER_TYPE);
   if (!(producer instanceof ApproxPrefixCacheProducer)) throw new Error('producer missing');
   return { scheduler: built.scheduler, producer };

@@ -11,31 +11,22 @@
  * ```
  */
 import { z } from 'zod';
-import { parseDuration } from '../cli/flags.js';
 import type { Endpoint } from '../datastore/endpoint.js';
 import type { PluginFactory } from '../scheduling/registry.js';
 import type { Plugin, TypedName } from '../scheduling/types.js';
-import { decodeParameters } from '../scheduling/plugins/parameters.js';
+import { decodeParameters, durationSchema } from '../scheduling/plugins/parameters.js';
 import { BUILTIN_ENGINE_SPECS, compileEngineConfig, ENGINE_LABEL_KEYS, type EngineConfig } from './engine-config.js';
 
 export const METRICS_DATA_SOURCE_TYPE = 'metrics-data-source';
 export const CORE_METRICS_EXTRACTOR_TYPE = 'core-metrics-extractor';
 
-const duration = z.string().transform((text, ctx) => {
-  try {
-    return parseDuration(text);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `invalid duration "${text}"` });
-    return z.NEVER;
-  }
-});
 
 const dataSourceSchema = z.strictObject({
   scheme: z.enum(['http', 'https']).default('http'),
   path: z.string().startsWith('/').default('/metrics'),
   insecureSkipVerify: z.boolean().default(true),
   nameFilter: z.boolean().default(true),
-  timeout: duration.default(1000),
+  timeout: durationSchema.default(1000),
   maxResponseBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../../cli/flags.js';
 import { decode } from '../../config/decode.js';
 
 /** Decodes a plugin's `parameters` (absent = `{}`), naming the plugin in every error. */
@@ -13,3 +14,13 @@ export const pickerParametersSchema = z.strictObject({
 
 /** For plugins that take no parameters: anything but an empty object is an error. */
 export const noParametersSchema = z.strictObject({});
+
+/** A Go-style duration string (`200ms`, `1s`) decoded to milliseconds. */
+export const durationSchema = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `invalid duration "${text}"` });
+    return z.NEVER;
+  }
+});

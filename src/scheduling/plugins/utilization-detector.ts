@@ -24,12 +24,11 @@
  * ```
  */
 import { z } from 'zod';
-import { parseDuration } from '../../cli/flags.js';
 import type { Endpoint, EndpointMetrics } from '../../datastore/endpoint.js';
 import type { PluginFactory } from '../registry.js';
 import type { SaturationDetector } from '../saturation-detector.js';
 import type { Filter, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters } from './parameters.js';
+import { decodeParameters, durationSchema } from './parameters.js';
 import { retain } from './retain.js';
 
 export const UTILIZATION_DETECTOR_TYPE = 'utilization-detector';
@@ -48,19 +47,11 @@ export const DEFAULT_UTILIZATION_DETECTOR_CONFIG: UtilizationDetectorConfig = Ob
   headroom: 0,
 });
 
-const duration = z.string().transform((text, ctx) => {
-  try {
-    return parseDuration(text);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `invalid duration "${text}"` });
-    return z.NEVER;
-  }
-});
 
 const schema = z.strictObject({
   queueDepthThreshold: z.number().int().gt(0, 'queueDepthThreshold must be strictly positive').default(5),
   kvCacheUtilThreshold: z.number().gt(0, 'kvCacheUtilThreshold must be in (0.0, 1.0]').lte(1, 'kvCacheUtilThreshold must be in (0.0, 1.0]').default(0.8),
-  metricsStalenessThreshold: duration.pipe(z.number().gt(0, 'metricsStalenessThreshold must be strictly positive')).default(200),
+  metricsStalenessThreshold: durationSchema.pipe(z.number().gt(0, 'metricsStalenessThreshold must be strictly positive')).default(200),
   headroom: z.number().gte(0, 'headroom must be non-negative').default(0),
 });
 
