@@ -17,6 +17,7 @@ import type { Logger } from '../observability/logger.js';
 import type { EppMetrics } from '../observability/metrics.js';
 import type { RequestParser } from '../request/request-parser.js';
 import type { LLMRequest } from '../request/llm-request.js';
+import { UsageTracker } from '../request/usage-tracker.js';
 import { headerMapToMap, OWNED_REQUEST_HEADERS, REQUEST_ID_HEADER, requestPath } from './headers.js';
 import type { HeaderValueOption, ProcessingRequest__Output, ProcessingResponse } from './proto.js';
 import {
@@ -80,6 +81,7 @@ export class ExtProcSession {
   #llm: LLMRequest | undefined;
   #modelPattern: { from: string; to: string } | undefined;
   #deadline: unknown;
+  #usage: UsageTracker | undefined;
 
   constructor(
     private readonly sink: ResponseSink,
@@ -130,7 +132,7 @@ export class ExtProcSession {
         if (this.#phase !== Phase.Closed) this.sink.send(trailersResponse('request'));
         return;
       case 'response_headers':
-        return this.#onResponseHeaders();
+        return this.#onResponseHeaders(msg.response_headers?.headers);
       case 'response_body':
         return this.#onResponseBody(msg.response_body?.body, msg.response_body?.end_of_stream === true);
       case 'response_trailers':
@@ -249,7 +251,11 @@ export class ExtProcSession {
     }
   }
 
-  #onResponseHeaders(): void {
+  #onResponseHeaders(headerMap: Parameters<typeof headerMapToMap>[0]): void {
+    if (this.#decision !== undefined) {
+      this.#usage = new UsageTracker();
+      this.#usage.start(headerMapToMap(headerMap).get('content-type') ?? '');
+    }
     // Streaming (SSE) and buffered responses are both passed through chunk by chunk, so nothing in the
     // response headers changes how the body is handled; plugins may add headers for the client.
     const extra = this.#decision?.responseHeaders;
@@ -272,11 +278,27 @@ export class ExtProcSession {
       const replaced = text.replaceAll(`"model":${pattern.from}`, `"model":${pattern.to}`).replaceAll(`"model": ${pattern.from}`, `"model": ${pattern.to}`);
       if (replaced !== text) chunk = Buffer.from(replaced, 'utf8');
     }
+    const usage = this.#usage;
+    if (usage !== undefined) {
+      usage.chunk(chunk);
+      if (endOfStream) this.#recordUsage(usage);
+    }
     if (this.#responseMode === 'full-duplex') {
       for (const m of streamedBody('response', chunk, endOfStream)) this.sink.send(m);
     } else if (this.#responseMode !== 'none') {
       this.sink.send(continueBody('response', chunk === body ? undefined : chunk));
     }
+  }
+
+  #recordUsage(tracker: UsageTracker): void {
+    this.#usage = undefined;
+    const usage = tracker.finish();
+    const d = this.#decision;
+    if (usage === undefined || d === undefined) return;
+    const m = this.options.metrics;
+    m.inputTokens.labels(d.incomingModel, d.targetModel).observe(usage.promptTokens);
+    m.outputTokens.labels(d.incomingModel, d.targetModel).observe(usage.completionTokens);
+    m.promptCachedTokens.labels(d.incomingModel, d.targetModel).observe(usage.cachedTokens);
   }
 
   #ownedHeadersPresent(): string[] {

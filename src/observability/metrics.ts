@@ -15,6 +15,7 @@ export interface SchedulerMetrics {
 }
 
 const SCHEDULER_BUCKETS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
+const TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576];
 const PROCESSING_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 export class EppMetrics implements SchedulerMetrics {
@@ -62,6 +63,27 @@ export class EppMetrics implements SchedulerMetrics {
     help: 'Time the endpoint picker spent deciding a request, from its last request message to the routing answer, in seconds.',
     labelNames: ['outcome'],
     buckets: PROCESSING_BUCKETS,
+    registry: this.registry,
+  });
+  readonly inputTokens = new HotHistogram({
+    name: 'inference_objective_input_tokens',
+    help: 'Inference objective input token count distribution for requests in each model.',
+    labelNames: ['model_name', 'target_model_name'],
+    buckets: TOKEN_BUCKETS,
+    registry: this.registry,
+  });
+  readonly outputTokens = new HotHistogram({
+    name: 'inference_objective_output_tokens',
+    help: 'Inference objective output token count distribution for requests in each model.',
+    labelNames: ['model_name', 'target_model_name'],
+    buckets: TOKEN_BUCKETS,
+    registry: this.registry,
+  });
+  readonly promptCachedTokens = new HotHistogram({
+    name: 'inference_objective_prompt_cached_tokens',
+    help: 'Inference objective prompt cached token count distribution for requests in each model.',
+    labelNames: ['model_name', 'target_model_name'],
+    buckets: TOKEN_BUCKETS,
     registry: this.registry,
   });
   readonly info = new Gauge({

@@ -209,6 +209,26 @@ describe('reference hermetic cases', () => {
     expect(await h.picker.metrics.registry.metrics()).toContain('inference_objective_request_total{model_name="unknown-model",target_model_name="unknown-model",priority="0"} 1');
   });
 
+  it('response streaming: SSE chunks are echoed one by one and the usage is counted (input tokens 7)', async () => {
+    const h = await harness([{ queue: 0, kv: 0.1 }]);
+    const client = new RawExtProcClient(`127.0.0.1:${h.picker.grpcPort}`);
+    cleanup.push(() => client.close());
+    const s = client.open();
+    s.send(requestHeaders({ ':path': '/v1/completions' }));
+    s.send(requestBody(JSON.stringify({ model: 'm', prompt: 'p', stream: true, stream_options: { include_usage: true } }), true));
+    await s.until((x) => x.responses.length === 2);
+    s.send({ response_headers: { headers: { headers: [{ key: 'content-type', raw_value: Buffer.from('text/event-stream') }] } } });
+    const chunks = ['data: {"choices":[{"text":"a"}]}\n\n', 'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":10,"total_tokens":17}}\n\n', 'data: [DONE]\n\n', ''];
+    chunks.forEach((c, i) => s.send({ response_body: { body: Buffer.from(c), end_of_stream: i === chunks.length - 1 } }));
+    await s.until((x) => x.responses.length === 3 + chunks.length);
+    const echoed = s.responses.slice(3).map((r) => r.msg.response_body?.response?.body_mutation?.streamed_response?.body?.toString() ?? '');
+    expect(echoed).toEqual(chunks);
+    s.halfClose();
+    const metrics = await h.picker.metrics.registry.metrics();
+    expect(metrics).toContain('inference_objective_input_tokens_sum{model_name="m",target_model_name="m"} 7');
+    expect(metrics).toContain('inference_objective_output_tokens_sum{model_name="m",target_model_name="m"} 10');
+  });
+
   it('simple GET (header only) is routed', async () => {
     const h = await harness([{ queue: 0, kv: 0.1 }]);
     expect(h.dest(await h.send({ headers: { ':method': 'GET', ':path': '/v1/models' }, chunks: [] }))).toBe(h.pod(0));
