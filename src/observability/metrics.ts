@@ -65,27 +65,9 @@ export class EppMetrics implements SchedulerMetrics {
     buckets: PROCESSING_BUCKETS,
     registry: this.registry,
   });
-  readonly inputTokens = new HotHistogram({
-    name: 'inference_objective_input_tokens',
-    help: 'Inference objective input token count distribution for requests in each model.',
-    labelNames: ['model_name', 'target_model_name'],
-    buckets: TOKEN_BUCKETS,
-    registry: this.registry,
-  });
-  readonly outputTokens = new HotHistogram({
-    name: 'inference_objective_output_tokens',
-    help: 'Inference objective output token count distribution for requests in each model.',
-    labelNames: ['model_name', 'target_model_name'],
-    buckets: TOKEN_BUCKETS,
-    registry: this.registry,
-  });
-  readonly promptCachedTokens = new HotHistogram({
-    name: 'inference_objective_prompt_cached_tokens',
-    help: 'Inference objective prompt cached token count distribution for requests in each model.',
-    labelNames: ['model_name', 'target_model_name'],
-    buckets: TOKEN_BUCKETS,
-    registry: this.registry,
-  });
+  readonly inputTokens = this.#tokenHistogram('inference_objective_input_tokens', 'input');
+  readonly outputTokens = this.#tokenHistogram('inference_objective_output_tokens', 'output');
+  readonly promptCachedTokens = this.#tokenHistogram('inference_objective_prompt_cached_tokens', 'prompt cached');
   readonly info = new Gauge({
     name: 'inference_extension_info',
     help: 'General information of the current build of Inference Extension.',
@@ -110,6 +92,16 @@ export class EppMetrics implements SchedulerMetrics {
   readonly #e2e = this.schedulerE2e.labels();
   readonly #routed = this.requestProcessing.labels('routed');
   readonly #rejected = this.requestProcessing.labels('rejected');
+
+  #tokenHistogram(name: string, what: string): HotHistogram<'model_name' | 'target_model_name'> {
+    return new HotHistogram({
+      name,
+      help: `Inference objective ${what} token count distribution for requests in each model.`,
+      labelNames: ['model_name', 'target_model_name'],
+      buckets: TOKEN_BUCKETS,
+      registry: this.registry,
+    });
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry });
