@@ -12,7 +12,7 @@ import { Director } from './director/director.js';
 import { isSaturationDetector, type SaturationDetector } from './scheduling/saturation-detector.js';
 import { ConfigError } from './config/decode.js';
 import { isRequestParser, OpenAIParser, OPENAI_PARSER_TYPE } from './request/request-parser.js';
-import type { Plugin } from './scheduling/types.js';
+import type { Plugin } from './plugin/plugin.js';
 
 import { UTILIZATION_DETECTOR_TYPE } from './scheduling/plugins/utilization-detector.js';
 import { ApproxPrefixCacheProducer } from './scheduling/plugins/approx-prefix-cache-producer.js';
@@ -26,7 +26,7 @@ import { createHealthHandlers, EXT_PROC_SERVICE_NAME, HealthState, healthService
 import type { Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { EppMetrics } from './observability/metrics.js';
-import { registerBuiltins } from './scheduling/plugins/builtins.js';
+import { registerBuiltins } from './builtins.js';
 import { CoreMetricsExtractor, MetricsDataSource, coreMetricsExtractorFactory, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';

@@ -9,9 +9,10 @@
 import type { SchedulerMetrics } from '../observability/metrics.js';
 import { MaxScorePicker } from '../scheduling/plugins/max-score-picker.js';
 import { SingleProfileHandler, SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
-import type { PluginContext, PluginRegistry } from '../scheduling/registry.js';
+import type { PluginContext, PluginRegistry } from '../plugin/registry.js';
 import { Scheduler } from '../scheduling/scheduler.js';
-import { isDataProducer, isFilter, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type Plugin, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
+import { isDataProducer, isFilter, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
+import type { Plugin } from '../plugin/plugin.js';
 import { ConfigError } from './decode.js';
 import type { EndpointPickerConfig } from './endpoint-picker-config.js';
 

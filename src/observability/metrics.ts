@@ -6,7 +6,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Endpoint } from '../datastore/endpoint.js';
 import { HotCounter, HotHistogram, type HistogramSeries } from './hot-metrics.js';
-import type { TypedName } from '../scheduling/types.js';
+import type { TypedName } from '../plugin/plugin.js';
 
 /** What the scheduling framework reports (kept narrow so tests can pass a fake). */
 export interface SchedulerMetrics {

@@ -4,9 +4,9 @@
  * body is routed without being understood (`passthrough-parser`: no model, no rewrite, no prefix
  * affinity; scheduling still uses endpoint load).
  */
-import type { PluginFactory } from '../scheduling/registry.js';
-import type { Plugin, TypedName } from '../scheduling/types.js';
-import { decodeParameters, noParametersSchema } from '../scheduling/plugins/parameters.js';
+import type { PluginFactory } from '../plugin/registry.js';
+import type { Plugin, TypedName } from '../plugin/plugin.js';
+import { decodeParameters, noParametersSchema } from '../plugin/parameters.js';
 import type { LLMRequest } from './llm-request.js';
 import { parseOpenAIRequest } from './openai-parser.js';
 

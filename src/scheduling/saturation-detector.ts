@@ -5,7 +5,7 @@
  * default detector is `utilization-detector` (plugins/utilization-detector.ts).
  */
 import type { Endpoint } from '../datastore/endpoint.js';
-import type { Plugin } from './types.js';
+import type { Plugin } from '../plugin/plugin.js';
 
 export interface SaturationDetector {
   /** Saturation over `candidates`; no candidates counts as saturated (1.0). Synchronous and cheap. */

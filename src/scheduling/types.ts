@@ -5,16 +5,7 @@
 import type { Endpoint } from '../datastore/endpoint.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import type { CycleState } from './cycle-state.js';
-
-/** A plugin instance's identity: its registered type and its (config-unique) name. */
-export interface TypedName {
-  readonly type: string;
-  readonly name: string;
-}
-
-export interface Plugin {
-  readonly typedName: TypedName;
-}
+import type { Plugin } from '../plugin/plugin.js';
 
 /** What plugins see of a request. Header names are lower-case. */
 export interface SchedulingRequest {

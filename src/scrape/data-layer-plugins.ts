@@ -12,9 +12,9 @@
  */
 import { z } from 'zod';
 import type { Endpoint } from '../datastore/endpoint.js';
-import type { PluginFactory } from '../scheduling/registry.js';
-import type { Plugin, TypedName } from '../scheduling/types.js';
-import { decodeParameters, durationSchema } from '../scheduling/plugins/parameters.js';
+import type { PluginFactory } from '../plugin/registry.js';
+import type { Plugin, TypedName } from '../plugin/plugin.js';
+import { decodeParameters, durationSchema } from '../plugin/parameters.js';
 import { BUILTIN_ENGINE_SPECS, compileEngineConfig, ENGINE_LABEL_KEYS, type EngineConfig } from './engine-config.js';
 
 export const METRICS_DATA_SOURCE_TYPE = 'metrics-data-source';

@@ -32,9 +32,10 @@ import type { PrefixCacheMetrics } from '../../prefix/prefix-metrics.js';
 import { promptText } from '../../prefix/prompt-text.js';
 import { StateKey } from '../cycle-state.js';
 import { PREFIX_MATCH } from '../prefix-match.js';
-import type { PluginFactory } from '../registry.js';
-import type { DataProducer, PreRequestHook, SchedulingRequest, SchedulingResult, TypedName } from '../types.js';
-import { decodeParameters } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { DataProducer, PreRequestHook, SchedulingRequest, SchedulingResult } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters } from '../../plugin/parameters.js';
 
 export const APPROX_PREFIX_CACHE_PRODUCER_TYPE = 'approx-prefix-cache-producer';
 

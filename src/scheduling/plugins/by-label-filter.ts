@@ -14,9 +14,10 @@
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { Filter, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Filter, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters } from '../../plugin/parameters.js';
 import { retain } from './retain.js';
 
 export const BY_LABEL_TYPE = 'by-label';

@@ -23,9 +23,10 @@
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { StateKey } from '../cycle-state.js';
-import type { PluginFactory } from '../registry.js';
-import type { Filter, Scorer, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Filter, Scorer, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters } from '../../plugin/parameters.js';
 import { retain } from './retain.js';
 
 export const CONTEXT_LENGTH_AWARE_TYPE = 'context-length-aware';

@@ -20,9 +20,10 @@
  */
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { StateKey } from '../cycle-state.js';
-import type { PluginFactory } from '../registry.js';
-import type { DataProducer, PreRequestHook, RequestEndHook, SchedulingRequest, SchedulingResult, TypedName } from '../types.js';
-import { decodeParameters, noParametersSchema } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { DataProducer, PreRequestHook, RequestEndHook, SchedulingRequest, SchedulingResult } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js';
 
 export const INFLIGHT_LOAD_PRODUCER_TYPE = 'inflight-load-producer';
 

@@ -3,9 +3,10 @@
  * whose metrics are unknown (never scraped, failing or stale) scores 0, as if full. No parameters.
  */
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { Scorer, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters, noParametersSchema } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Scorer, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js';
 
 export const KV_CACHE_UTILIZATION_SCORER_TYPE = 'kv-cache-utilization-scorer';
 

@@ -10,9 +10,10 @@
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { Scorer, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Scorer, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters } from '../../plugin/parameters.js';
 
 export const LOAD_AWARE_SCORER_TYPE = 'load-aware-scorer';
 const DEFAULT_THRESHOLD = 128;

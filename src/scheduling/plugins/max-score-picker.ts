@@ -5,9 +5,10 @@
  * shuffle let bursts land together; llm-d-router PRs #2515/#2709).
  */
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { Picker, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters, pickerParametersSchema } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Picker, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, pickerParametersSchema } from '../../plugin/parameters.js';
 
 export const MAX_SCORE_PICKER_TYPE = 'max-score-picker';
 

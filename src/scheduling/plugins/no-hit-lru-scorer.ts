@@ -23,9 +23,10 @@ import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { StateKey } from '../cycle-state.js';
 import { PREFIX_MATCH } from '../prefix-match.js';
-import type { PluginFactory } from '../registry.js';
-import type { PreRequestHook, Scorer, SchedulingRequest, SchedulingResult, TypedName } from '../types.js';
-import { decodeParameters } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { PreRequestHook, Scorer, SchedulingRequest, SchedulingResult } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters } from '../../plugin/parameters.js';
 
 export const NO_HIT_LRU_SCORER_TYPE = 'no-hit-lru-scorer';
 const DEFAULT_LRU_SIZE = 1024;

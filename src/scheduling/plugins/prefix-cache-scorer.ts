@@ -22,9 +22,10 @@ import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { ApproxPrefixMatch } from '../../prefix/approx-prefix-match.js';
 import { PREFIX_MATCH } from '../prefix-match.js';
-import type { PluginFactory } from '../registry.js';
-import type { Scorer, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Scorer, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters } from '../../plugin/parameters.js';
 
 export const PREFIX_CACHE_SCORER_TYPE = 'prefix-cache-scorer';
 

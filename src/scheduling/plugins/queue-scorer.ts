@@ -4,9 +4,10 @@
  * take no part in the normalisation (unknown is busy, not idle). No parameters.
  */
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { Scorer, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters, noParametersSchema } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Scorer, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js';
 
 export const QUEUE_SCORER_TYPE = 'queue-scorer';
 

@@ -8,9 +8,9 @@
  *
  * No parameters.
  */
-import type { PluginFactory } from '../registry.js';
+import type { PluginFactory } from '../../plugin/registry.js';
 import { ByLabelFilter } from './by-label-filter.js';
-import { decodeParameters, noParametersSchema } from './parameters.js';
+import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js';
 
 export const ROLE_LABEL = 'llm-d.ai/role';
 export const DECODE_FILTER_TYPE = 'decode-filter';

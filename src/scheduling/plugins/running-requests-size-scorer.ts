@@ -5,9 +5,10 @@
  * No parameters.
  */
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { Scorer, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters, noParametersSchema } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Scorer, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js';
 
 export const RUNNING_REQUESTS_SIZE_SCORER_TYPE = 'running-requests-size-scorer';
 

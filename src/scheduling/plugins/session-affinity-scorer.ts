@@ -10,9 +10,10 @@
  * endpoint to the response the client receives; the client echoes it on its next request.
  */
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { ResponseHeadersHook, Scorer, SchedulingRequest, SchedulingResult, TypedName } from '../types.js';
-import { decodeParameters, noParametersSchema } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { ResponseHeadersHook, Scorer, SchedulingRequest, SchedulingResult } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js';
 
 export const SESSION_AFFINITY_SCORER_TYPE = 'session-affinity-scorer';
 export const SESSION_TOKEN_HEADER = 'x-session-token';

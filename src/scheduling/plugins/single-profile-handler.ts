@@ -2,10 +2,11 @@
  * `single-profile-handler`: runs the one configured profile once; its result is primary. A profile
  * that found no endpoint fails the request with 429 (ResourceExhausted), as in the reference.
  */
-import type { PluginFactory } from '../registry.js';
+import type { PluginFactory } from '../../plugin/registry.js';
 import { noTargetError } from '../scheduler.js';
-import type { ProfileHandler, ProfileResult, ProfileSpec, SchedulingRequest, SchedulingResult, TypedName } from '../types.js';
-import { decodeParameters, noParametersSchema } from './parameters.js';
+import type { ProfileHandler, ProfileResult, ProfileSpec, SchedulingRequest, SchedulingResult } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js';
 
 export const SINGLE_PROFILE_HANDLER_TYPE = 'single-profile-handler';
 

@@ -11,10 +11,11 @@
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { Scorer, SchedulingRequest, TypedName } from '../types.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Scorer, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
 import { INFLIGHT_LOAD } from './inflight-load-producer.js';
-import { decodeParameters } from './parameters.js';
+import { decodeParameters } from '../../plugin/parameters.js';
 
 export const TOKEN_LOAD_SCORER_TYPE = 'token-load-scorer';
 const DEFAULT_QUEUE_THRESHOLD_TOKENS = 4_194_304;

@@ -25,10 +25,11 @@
  */
 import { z } from 'zod';
 import type { Endpoint, EndpointMetrics } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
+import type { PluginFactory } from '../../plugin/registry.js';
 import type { SaturationDetector } from '../saturation-detector.js';
-import type { Filter, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters, durationSchema } from './parameters.js';
+import type { Filter, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, durationSchema } from '../../plugin/parameters.js';
 import { retain } from './retain.js';
 
 export const UTILIZATION_DETECTOR_TYPE = 'utilization-detector';

@@ -12,9 +12,10 @@
  * ```
  */
 import type { Endpoint } from '../../datastore/endpoint.js';
-import type { PluginFactory } from '../registry.js';
-import type { Picker, SchedulingRequest, TypedName } from '../types.js';
-import { decodeParameters, pickerParametersSchema } from './parameters.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import type { Picker, SchedulingRequest } from '../types.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import { decodeParameters, pickerParametersSchema } from '../../plugin/parameters.js';
 import { RandomPicker } from './random-picker.js';
 
 export const WEIGHTED_RANDOM_PICKER_TYPE = 'weighted-random-picker';

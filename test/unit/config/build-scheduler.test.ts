@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildScheduler } from '../../../src/config/build-scheduler.js';
 import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
-import { registerBuiltins } from '../../../src/scheduling/plugins/builtins.js';
+import { registerBuiltins } from '../../../src/builtins.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 
 const build = (text: string): ReturnType<typeof buildScheduler>['scheduler'] => buildScheduler(loadConfig({ text }), registerBuiltins(), { random: () => 0.5 }, undefined).scheduler;

@@ -5,7 +5,7 @@ import { ByLabelFilter, byLabelFactory } from '../../../src/scheduling/plugins/b
 import { byLabelSelectorFactory, labelSelectorFilter, labelSelectorFilterFactory } from '../../../src/scheduling/plugins/label-selector-filter.js';
 import { decodeFilter, decodeFilterFactory, encodeFilter, encodeFilterFactory, prefillFilter, prefillFilterFactory } from '../../../src/scheduling/plugins/role-filters.js';
 import { UtilizationDetector, utilizationDetectorFactory } from '../../../src/scheduling/plugins/utilization-detector.js';
-import type { PluginContext } from '../../../src/scheduling/registry.js';
+import type { PluginContext } from '../../../src/plugin/registry.js';
 import { isSaturationDetector } from '../../../src/scheduling/saturation-detector.js';
 import type { Filter } from '../../../src/scheduling/types.js';
 import { describeFilter } from '../../contract/plugin-contracts.js';

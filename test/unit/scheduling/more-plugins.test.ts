@@ -14,10 +14,11 @@ import { NoHitLruScorer, noHitLruScorerFactory } from '../../../src/scheduling/p
 import { QueueScorer } from '../../../src/scheduling/plugins/queue-scorer.js';
 import { RunningRequestsSizeScorer } from '../../../src/scheduling/plugins/running-requests-size-scorer.js';
 import { decodeSessionToken, encodeSessionToken, SESSION_TOKEN_HEADER, SessionAffinityScorer, sessionAffinityScorerFactory } from '../../../src/scheduling/plugins/session-affinity-scorer.js';
-import type { PluginContext } from '../../../src/scheduling/registry.js';
+import type { PluginContext } from '../../../src/plugin/registry.js';
 import { TokenLoadScorer, tokenLoadScorerFactory } from '../../../src/scheduling/plugins/token-load-scorer.js';
 import { WeightedRandomPicker, weightedRandomPickerFactory } from '../../../src/scheduling/plugins/weighted-random-picker.js';
-import type { Plugin, ProfileResult, Scorer, SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
+import type { ProfileResult, Scorer, SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
+import type { Plugin } from '../../../src/plugin/plugin.js';
 import { describeFilter, describePicker, describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 

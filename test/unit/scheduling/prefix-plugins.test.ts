@@ -14,9 +14,9 @@ import {
   approxPrefixCacheProducerFactory,
   DEFAULT_APPROX_PREFIX_CACHE_CONFIG,
 } from '../../../src/scheduling/plugins/approx-prefix-cache-producer.js';
-import { registerBuiltins } from '../../../src/scheduling/plugins/builtins.js';
+import { registerBuiltins } from '../../../src/builtins.js';
 import { PrefixCacheScorer, prefixCacheScorerFactory } from '../../../src/scheduling/plugins/prefix-cache-scorer.js';
-import type { PluginRegistry } from '../../../src/scheduling/registry.js';
+import type { PluginRegistry } from '../../../src/plugin/registry.js';
 import type { Scheduler } from '../../../src/scheduling/scheduler.js';
 import type { SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
 import { describeScorer } from '../../contract/plugin-contracts.js';

@@ -1,4 +1,4 @@
-import type { Plugin } from './types.js';
+import type { Plugin } from './plugin.js';
 
 /** What a plugin factory may use besides its parameters. */
 export interface PluginContext {

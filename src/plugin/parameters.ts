@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from '../../cli/flags.js';
-import { decode } from '../../config/decode.js';
+import { parseDuration } from '../cli/flags.js';
+import { decode } from '../config/decode.js';
 
 /** Decodes a plugin's `parameters` (absent = `{}`), naming the plugin in every error. */
 export function decodeParameters<S extends z.ZodType>(schema: S, parameters: unknown, type: string, name: string): z.output<S> {

@@ -1,0 +1,63 @@
+/** The one list of built-in plugin types (llm-d's type names are the config contract). */
+import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passthroughParserFactory } from './request/request-parser.js';
+import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
+import { PluginRegistry } from './plugin/registry.js';
+import { ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory } from './scheduling/plugins/active-request-scorer.js';
+import { APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory } from './scheduling/plugins/approx-prefix-cache-producer.js';
+import { BY_LABEL_TYPE, byLabelFactory } from './scheduling/plugins/by-label-filter.js';
+import { CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory } from './scheduling/plugins/context-length-aware.js';
+import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './scheduling/plugins/inflight-load-producer.js';
+import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './scheduling/plugins/kv-cache-utilization-scorer.js';
+import { BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory } from './scheduling/plugins/label-selector-filter.js';
+import { LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory } from './scheduling/plugins/load-aware-scorer.js';
+import { LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory } from './scheduling/plugins/lora-affinity-scorer.js';
+import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './scheduling/plugins/max-score-picker.js';
+import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './scheduling/plugins/no-hit-lru-scorer.js';
+import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './scheduling/plugins/prefix-cache-scorer.js';
+import { QUEUE_SCORER_TYPE, queueScorerFactory } from './scheduling/plugins/queue-scorer.js';
+import { RANDOM_PICKER_TYPE, randomPickerFactory } from './scheduling/plugins/random-picker.js';
+import { DECODE_FILTER_TYPE, decodeFilterFactory, ENCODE_FILTER_TYPE, encodeFilterFactory, PREFILL_FILTER_TYPE, prefillFilterFactory } from './scheduling/plugins/role-filters.js';
+import { RUNNING_REQUESTS_SIZE_SCORER_TYPE, runningRequestsSizeScorerFactory } from './scheduling/plugins/running-requests-size-scorer.js';
+import { SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory } from './scheduling/plugins/session-affinity-scorer.js';
+import { SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory } from './scheduling/plugins/single-profile-handler.js';
+import { TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory } from './scheduling/plugins/token-load-scorer.js';
+import { UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory } from './scheduling/plugins/utilization-detector.js';
+import { WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory } from './scheduling/plugins/weighted-random-picker.js';
+
+/** Registers every built-in plugin type into `registry` (a fresh one by default). */
+export function registerBuiltins(registry = new PluginRegistry()): PluginRegistry {
+  // Scorers
+  registry.register(QUEUE_SCORER_TYPE, queueScorerFactory);
+  registry.register(RUNNING_REQUESTS_SIZE_SCORER_TYPE, runningRequestsSizeScorerFactory);
+  registry.register(KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory);
+  registry.register(PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory);
+  registry.register(LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory);
+  registry.register(LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory);
+  registry.register(ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory);
+  registry.register(TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory);
+  registry.register(SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory);
+  registry.register(NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory);
+  registry.register(CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory);
+  // Filters and the saturation detector
+  registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
+  registry.register(BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory);
+  registry.register(BY_LABEL_TYPE, byLabelFactory);
+  registry.register(DECODE_FILTER_TYPE, decodeFilterFactory);
+  registry.register(PREFILL_FILTER_TYPE, prefillFilterFactory);
+  registry.register(ENCODE_FILTER_TYPE, encodeFilterFactory);
+  registry.register(UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory);
+  // Pickers and profile handlers
+  registry.register(MAX_SCORE_PICKER_TYPE, maxScorePickerFactory);
+  registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);
+  registry.register(WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory);
+  registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
+  // Data producers
+  registry.register(INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory);
+  registry.register(APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory);
+  // Parsers and the data layer
+  registry.register(OPENAI_PARSER_TYPE, openAIParserFactory);
+  registry.register(PASSTHROUGH_PARSER_TYPE, passthroughParserFactory);
+  registry.register(METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory);
+  registry.register(CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory);
+  return registry;
+}
