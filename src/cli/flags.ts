@@ -104,10 +104,19 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]):
   return { values, positional };
 }
 
+/** Formats milliseconds the way Go prints a duration flag's default (`5s`, `50ms`, `1m`). */
+export function formatDuration(ms: number): string {
+  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
 /** Renders a usage table for `--help`. */
 export function formatUsage(command: string, summary: string, specs: readonly FlagSpec[]): string {
   const rows = specs.map((s) => {
-    const def = s.default === undefined || s.default === '' ? '' : ` (default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    const shown = Array.isArray(s.default) ? s.default.join(',') : s.kind === 'duration' && typeof s.default === 'number' ? formatDuration(s.default) : String(s.default);
+    const def = s.default === undefined || s.default === '' || (Array.isArray(s.default) && s.default.length === 0) ? '' : ` (default ${shown})`;
     return `  --${s.name}${s.kind === 'bool' ? '' : ` ${s.kind}`}\n        ${s.help}${def}`;
   });
   return `Usage: epp ${command} [flags]\n\n${summary}\n\nFlags:\n${rows.join('\n')}\n`;

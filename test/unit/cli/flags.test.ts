@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseFlags, UsageError, type FlagSpec } from '../../../src/cli/flags.js';
+import { formatDuration, formatUsage, parseDuration, parseFlags, UsageError, type FlagSpec } from '../../../src/cli/flags.js';
 
 const SPECS: FlagSpec[] = [
   { name: 'grpc-port', kind: 'int', default: 9002, help: '' },
@@ -39,6 +39,13 @@ describe('parseFlags (Go flag semantics)', () => {
   ])('rejects %j', (argv, message) => {
     expect(() => parseFlags(SPECS, argv)).toThrow(UsageError);
     expect(() => parseFlags(SPECS, argv)).toThrow(message);
+  });
+
+  it('prints duration defaults as Go does, and omits empty defaults', () => {
+    expect([formatDuration(5000), formatDuration(50), formatDuration(90_000), formatDuration(0)]).toEqual(['5s', '50ms', '90s', '0ms']);
+    const usage = formatUsage('serve', 'x', SPECS);
+    expect(usage).toMatch(/--timeout duration\n\s+\(default 5s\)/);
+    expect(usage).not.toMatch(/--ports list\n\s+\(default/);
   });
 
   it('parses Go duration units', () => {
