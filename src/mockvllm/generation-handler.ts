@@ -1,15 +1,18 @@
 import type { ServerResponse } from 'node:http';
 import type { EngineStats, FinishReason, RequestTracker } from './engine-stats.js';
+import type { EngineDriver, EngineTicket } from './engine-pacer.js';
 import { generateTokens, type TokenPacer } from './generate.js';
 import { sendJson } from './http-io.js';
 import type { GenerationRequest, PromptInput } from './openai-request.js';
-import { fullResponse, responseId, streamChunk, usage, usageChunk, type ChoiceResult, type ResponseIdentity } from './openai-shapes.js';
+import { fullResponse, responseId, streamChunk, usage, usageChunk, type ChoiceResult, type ResponseIdentity, type Usage } from './openai-shapes.js';
 import { SseStream } from './sse.js';
 
 /** What serving one generation request needs from the server. */
 export interface GenerationContext {
   readonly stats: EngineStats;
   readonly pacer: TokenPacer | undefined;
+  /** The engine model that paces tokens and counts cache hits, when the server runs one. */
+  readonly engine?: EngineDriver | undefined;
   /** Aborts when the client disconnects or the server closes. */
   readonly signal: AbortSignal;
   /** Server-unique id; also the random part of the response `id`. */
@@ -25,7 +28,12 @@ interface Run {
   readonly tracker: RequestTracker;
   readonly who: ResponseIdentity;
   readonly promptTokens: number;
+  readonly ticket: EngineTicket | undefined;
   completionTokens: number;
+}
+
+function runUsage(run: Run): Usage {
+  return usage(run.promptTokens, run.completionTokens, run.ticket?.cachedTokens());
 }
 
 /** Emits a choice's tokens as the pacer releases them; stops early (silently) once the request aborts. */
@@ -33,7 +41,9 @@ async function* pacedTokens(run: Run, choice: number, prompt: PromptInput): Asyn
   const { ctx } = run;
   let index = 0;
   for (const token of generateTokens(prompt.text, run.request.maxTokens)) {
-    if (ctx.pacer !== undefined) await ctx.pacer({ requestId: ctx.requestId, choice, index, promptTokens: prompt.tokens }, ctx.signal);
+    const step = { requestId: ctx.requestId, choice, index, promptTokens: prompt.tokens };
+    if (run.ticket !== undefined) await run.ticket.pacer(step, ctx.signal);
+    if (ctx.pacer !== undefined) await ctx.pacer(step, ctx.signal);
     if (ctx.signal.aborted) return;
     run.tracker.token();
     run.completionTokens++;
@@ -50,14 +60,14 @@ async function respondWhole(run: Run, res: ServerResponse): Promise<boolean> {
     if (run.ctx.signal.aborted) return false;
     choices.push({ text, finishReason: FINISH });
   }
-  sendJson(res, 200, fullResponse(run.who, choices, usage(run.promptTokens, run.completionTokens)));
+  sendJson(res, 200, fullResponse(run.who, choices, runUsage(run)));
   return true;
 }
 
 async function respondStream(run: Run, res: ServerResponse): Promise<boolean> {
   const sse = new SseStream(res, run.ctx.signal);
   const { who, request } = run;
-  const running = () => (request.continuousUsage ? usage(run.promptTokens, run.completionTokens) : undefined);
+  const running = () => (request.continuousUsage ? runUsage(run) : undefined);
   sse.open();
   for (const [index, prompt] of request.prompts.entries()) {
     if (who.kind === 'chat' && !(await sse.send(streamChunk(who, { index, text: '', role: 'assistant', finishReason: null }, running())))) {
@@ -68,7 +78,7 @@ async function respondStream(run: Run, res: ServerResponse): Promise<boolean> {
     }
     if (!(await sse.send(streamChunk(who, { index, text: '', finishReason: FINISH }, running())))) return false;
   }
-  if (request.includeUsage && !(await sse.send(usageChunk(who, usage(run.promptTokens, run.completionTokens))))) return false;
+  if (request.includeUsage && !(await sse.send(usageChunk(who, runUsage(run))))) return false;
   await sse.done();
   return !run.ctx.signal.aborted;
 }
@@ -86,12 +96,19 @@ export async function serveGeneration(
   lora: string | undefined,
 ): Promise<void> {
   const promptTokens = request.prompts.reduce((sum, p) => sum + p.tokens, 0);
+  // Admission comes first: a refusal (context too long, queue full) must answer before any byte is sent.
+  const ticket = ctx.engine?.admit(
+    ctx.requestId,
+    request.prompts.map((p) => ({ tokens: p.tokens, text: p.templated ?? p.text, maxTokens: request.maxTokens, ...(p.tokenIds === undefined ? {} : { tokenIds: p.tokenIds }) })),
+    lora,
+  );
   const run: Run = {
     ctx,
     request,
     tracker: ctx.stats.start(promptTokens, lora),
     who: { kind: request.kind, id: responseId(request.kind, ctx.requestId), created: Math.floor(Date.now() / 1000), model },
     promptTokens,
+    ticket,
     completionTokens: 0,
   };
   let completed = false;

@@ -1,3 +1,4 @@
+import type { EngineSnapshot } from '../engine/engine.js';
 import { ExpositionBuilder, type Labels } from './exposition.js';
 import { FINISH_REASONS, type EngineStats } from './engine-stats.js';
 import type { FakeLoraInfo, FakeMetrics } from './fake-metrics.js';
@@ -14,6 +15,8 @@ export interface MetricsSnapshotInput {
   readonly createdAt: number;
   /** Unix seconds now: the value of the live `vllm:lora_requests_info` series. */
   readonly now: number;
+  /** The engine model's state, when one drives the server: the source of queue, KV and prefix-cache values. */
+  readonly engine?: EngineSnapshot;
   /** The `name[]` query filter, if the scrape asked for one. */
   readonly only?: ReadonlySet<string>;
 }
@@ -41,23 +44,23 @@ function loraSeries(input: MetricsSnapshotInput): FakeLoraInfo[] {
  * `vllm:lora_requests_info` carries neither, exactly as vLLM emits them.
  */
 export function renderMetrics(input: MetricsSnapshotInput): string {
-  const { stats, fake, createdAt } = input;
+  const { stats, fake, createdAt, engine } = input;
   const labels: Labels = { engine: '0', model_name: input.model };
   const out = new ExpositionBuilder(input.only);
 
   out
     .family('vllm:num_requests_running', 'gauge', 'Number of requests in model execution batches.')
-    .sample('vllm:num_requests_running', labels, fake?.['running-requests'] ?? stats.runningCount);
+    .sample('vllm:num_requests_running', labels, fake?.['running-requests'] ?? engine?.running ?? stats.runningCount);
   out
     .family('vllm:num_requests_waiting', 'gauge', 'Number of requests waiting to be processed.')
-    .sample('vllm:num_requests_waiting', labels, fake?.['waiting-requests'] ?? 0);
+    .sample('vllm:num_requests_waiting', labels, fake?.['waiting-requests'] ?? engine?.waiting ?? 0);
   out
     .family('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage. 1 means 100 percent usage.')
-    .sample('vllm:kv_cache_usage_perc', labels, fake?.['kv-cache-usage'] ?? stats.kvCacheUsage());
+    .sample('vllm:kv_cache_usage_perc', labels, fake?.['kv-cache-usage'] ?? engine?.kvCacheUsage ?? stats.kvCacheUsage());
 
-  counter(out, 'vllm:prefix_cache_queries', 'Prefix cache queries, in terms of number of queried tokens.', labels, stats.prefixCacheQueries, createdAt);
-  counter(out, 'vllm:prefix_cache_hits', 'Prefix cache hits, in terms of number of cached tokens.', labels, stats.prefixCacheHits, createdAt);
-  counter(out, 'vllm:num_preemptions', 'Cumulative number of preemption from the engine.', labels, 0, createdAt);
+  counter(out, 'vllm:prefix_cache_queries', 'Prefix cache queries, in terms of number of queried tokens.', labels, engine?.prefixCacheQueries ?? stats.prefixCacheQueries, createdAt);
+  counter(out, 'vllm:prefix_cache_hits', 'Prefix cache hits, in terms of number of cached tokens.', labels, engine?.prefixCacheHits ?? stats.prefixCacheHits, createdAt);
+  counter(out, 'vllm:num_preemptions', 'Cumulative number of preemption from the engine.', labels, engine?.preemptions ?? 0, createdAt);
   counter(out, 'vllm:prompt_tokens', 'Number of prefill tokens processed.', labels, stats.promptTokens, createdAt);
   counter(out, 'vllm:generation_tokens', 'Number of generation tokens processed.', labels, stats.generationTokens, createdAt);
 

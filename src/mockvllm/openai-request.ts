@@ -10,6 +10,10 @@ export interface PromptInput {
   /** The text generated words derive from (for chat, the messages' text). */
   readonly text: string;
   readonly tokens: number;
+  /** The token ids, when the client sent a token-id prompt. */
+  readonly tokenIds?: readonly number[];
+  /** The text the token count was estimated from, when it differs from `text` (chat's rendered template). */
+  readonly templated?: string;
 }
 
 /** A validated `/v1/completions` or `/v1/chat/completions` request, reduced to what the mock uses. */
@@ -67,11 +71,11 @@ function completionPrompts(prompt: unknown): PromptInput[] {
     if (prompt.length === 0) throw badRequest("'prompt' must not be empty.");
     return [{ text: prompt, tokens: estimateTokens(prompt) }];
   }
-  if (isTokenIds(prompt)) return [{ text: prompt.join(' '), tokens: prompt.length }];
+  if (isTokenIds(prompt)) return [{ text: prompt.join(' '), tokens: prompt.length, tokenIds: prompt }];
   if (Array.isArray(prompt) && prompt.length > 0) {
     return prompt.map((p) => {
       if (typeof p === 'string' && p.length > 0) return { text: p, tokens: estimateTokens(p) };
-      if (isTokenIds(p)) return { text: p.join(' '), tokens: p.length };
+      if (isTokenIds(p)) return { text: p.join(' '), tokens: p.length, tokenIds: p };
       throw badRequest("'prompt' must be a non-empty string, a list of strings, or a list of token IDs.");
     });
   }
@@ -115,9 +119,10 @@ export function parseChatRequest(body: Body): GenerationRequest {
   const parsed = messages.map(messageText);
   // Tokens count the rendered template; generated words come from the conversation alone.
   const text = parsed.map((m) => m.text).join('\n');
-  const tokens = estimateTokens(renderChat(parsed));
+  const templated = renderChat(parsed);
+  const tokens = estimateTokens(templated);
   const maxTokens =
     optional(body, 'max_completion_tokens', isPositiveInt, 'a positive integer') ??
     optional(body, 'max_tokens', isPositiveInt, 'a positive integer');
-  return parseCommon('chat', body, [{ text, tokens }], maxTokens);
+  return parseCommon('chat', body, [{ text, tokens, templated }], maxTokens);
 }

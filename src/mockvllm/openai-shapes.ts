@@ -4,11 +4,12 @@
  */
 import type { ApiKind } from './openai-request.js';
 
+/** The `usage` object; `prompt_tokens_details` is set only when an engine model knows the cached tokens. */
 export interface Usage {
   readonly prompt_tokens: number;
   readonly total_tokens: number;
   readonly completion_tokens: number;
-  readonly prompt_tokens_details: null;
+  readonly prompt_tokens_details: { readonly cached_tokens: number } | null;
 }
 
 /** Identity shared by every body of one response (`id`, `created`, `model`). */
@@ -25,12 +26,13 @@ export interface ChoiceResult {
   readonly finishReason: string;
 }
 
-export function usage(promptTokens: number, completionTokens: number): Usage {
+/** Token totals; `cachedTokens` (prompt tokens served from the prefix cache) fills `prompt_tokens_details`. */
+export function usage(promptTokens: number, completionTokens: number, cachedTokens?: number): Usage {
   return {
     prompt_tokens: promptTokens,
     total_tokens: promptTokens + completionTokens,
     completion_tokens: completionTokens,
-    prompt_tokens_details: null,
+    prompt_tokens_details: cachedTokens === undefined ? null : { cached_tokens: cachedTokens },
   };
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import { ApiError, notFound } from './api-error.js';
+import type { EngineDriver } from './engine-pacer.js';
 import type { EngineStats } from './engine-stats.js';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.js';
 import type { FakeMetrics } from './fake-metrics.js';
@@ -24,6 +25,8 @@ export interface MockState {
   readonly stats: EngineStats;
   readonly loras: LoraRegistry;
   readonly pacer: TokenPacer | undefined;
+  /** The engine model driving timing and metrics; `undefined` answers instantly. */
+  readonly engine: EngineDriver | undefined;
   readonly logger: Logger;
   /** Unix seconds at start. */
   readonly createdAt: number;
@@ -43,7 +46,7 @@ function generation(parse: (body: Record<string, unknown>) => GenerationRequest)
     if (model !== state.model && !state.loras.has(model)) throw notFound(`The model \`${model}\` does not exist.`);
     const requestId = randomUUID().replaceAll('-', '');
     const lora = model === state.model ? undefined : model;
-    await serveGeneration({ stats: state.stats, pacer: state.pacer, signal, requestId }, res, request, model, lora);
+    await serveGeneration({ stats: state.stats, pacer: state.pacer, engine: state.engine, signal, requestId }, res, request, model, lora);
   };
 }
 
@@ -57,7 +60,17 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
         const now = Date.now() / 1000;
         const names = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').getAll('name[]');
         const only = names.length === 0 ? undefined : new Set(names);
-        const text = renderMetrics({ model: s.model, maxLoras: s.maxLoras, stats: s.stats, fake: s.fake, createdAt: s.createdAt, now, ...(only === undefined ? {} : { only }) });
+        const engine = s.engine?.snapshot();
+        const text = renderMetrics({
+          model: s.model,
+          maxLoras: s.maxLoras,
+          stats: s.stats,
+          fake: s.fake,
+          createdAt: s.createdAt,
+          now,
+          ...(only === undefined ? {} : { only }),
+          ...(engine === undefined ? {} : { engine }),
+        });
         sendText(res, 200, EXPOSITION_CONTENT_TYPE, text);
       },
     },

@@ -1,6 +1,8 @@
 import { createServer, validateHeaderValue, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { silentLogger, type Logger } from '../observability/logger.js';
+import { engineProfile, withOverrides, type EngineProfile } from '../engine/profiles.js';
+import { EngineDriver, type EngineClock } from './engine-pacer.js';
 import { EngineStats } from './engine-stats.js';
 import type { FakeMetrics } from './fake-metrics.js';
 import type { TokenPacer } from './generate.js';
@@ -11,6 +13,7 @@ import { handleRequest, type MockState } from './router.js';
 export type { FakeMetrics } from './fake-metrics.js';
 export { parseFakeMetrics } from './fake-metrics.js';
 export type { TokenPacer, TokenStep } from './generate.js';
+export type { EngineClock } from './engine-pacer.js';
 
 /** How to run a mock vLLM server. */
 export interface MockVllmOptions {
@@ -33,6 +36,18 @@ export interface MockVllmOptions {
   loras?: readonly LoraAdapter[];
   /** Decides when each generated token is ready; default: all at once. Tests use it to hold requests open. */
   tokenPacer?: TokenPacer;
+  /**
+   * Engine profile (`llama-8b-h100`, `qwen2.5-3b-t4`, `instant`) whose simulated vLLM replica paces
+   * tokens, queues requests and fills the queue, KV and prefix-cache metrics. Default: no engine,
+   * every token at once.
+   */
+  profile?: string;
+  /** Limits overriding the profile's (e.g. `maxNumSeqs`, `numGpuBlocks`, `blockSize`); needs `profile`. */
+  profileOverrides?: Partial<EngineProfile>;
+  /** With `profile`: requests allowed to wait beyond the running batch; more get 429. Default unbounded. */
+  maxWaitingQueueLength?: number;
+  /** With `profile`: the engine's wall clock and timers (tests inject fake ones). */
+  engineClock?: EngineClock;
   /** Default: silent. */
   logger?: Logger;
 }
@@ -81,11 +96,26 @@ function onClientError(state: () => MockState | undefined, err: Error & { code?:
   );
 }
 
+function createEngine(options: MockVllmOptions): EngineDriver | undefined {
+  if (options.profile === undefined) {
+    if (options.profileOverrides !== undefined || options.maxWaitingQueueLength !== undefined) throw new Error('engine options need a profile');
+    return undefined;
+  }
+  const limit = options.maxWaitingQueueLength;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new Error(`maxWaitingQueueLength must be a non-negative integer, got ${limit}`);
+  const profile = withOverrides(engineProfile(options.profile), options.profileOverrides ?? {});
+  return new EngineDriver(profile, {
+    ...(options.engineClock === undefined ? {} : { clock: options.engineClock }),
+    ...(limit === undefined ? {} : { maxWaitingQueueLength: limit }),
+  });
+}
+
 /** Starts an OpenAI-compatible mock of a single-engine vLLM server; resolves once it is listening. */
 export async function startMockVllm(options: MockVllmOptions): Promise<MockVllmServer> {
   const maxLoras = options.maxLoras ?? 1;
   if (!Number.isSafeInteger(maxLoras) || maxLoras < 1) throw new Error(`maxLoras must be a positive integer, got ${maxLoras}`);
   if (options.model === '') throw new Error('model must not be empty');
+  const engine = createEngine(options);
   // Filled in once the port is known; a request cannot arrive before that.
   const ready: { state?: MockState } = {};
   const server = createServer((req, res) => {
@@ -115,9 +145,10 @@ export async function startMockVllm(options: MockVllmOptions): Promise<MockVllmS
     port,
     maxLoras,
     fake: options.fakeMetrics,
-    stats: new EngineStats(),
+    stats: new EngineStats(engine === undefined ? undefined : { blockSize: engine.profile.blockSize, numGpuBlocks: engine.profile.numGpuBlocks }),
     loras: new LoraRegistry([...(options.loras ?? []), ...fakeLoraAdapters(options.fakeMetrics)]),
     pacer: options.tokenPacer,
+    engine,
     logger,
     createdAt: Date.now() / 1000,
   };
@@ -130,6 +161,7 @@ export async function startMockVllm(options: MockVllmOptions): Promise<MockVllmS
     port,
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {
+        engine?.close();
         server.close((err) => (err === undefined ? resolve() : reject(err)));
         server.closeAllConnections();
       });
