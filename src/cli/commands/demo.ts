@@ -13,6 +13,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'port', kind: 'int', default: 8080, help: 'gateway port' },
   { name: 'replicas', kind: 'int', default: 3, help: 'mock vLLM replicas' },
   { name: 'model', kind: 'string', default: 'Qwen/Qwen2.5-3B-Instruct', help: 'served model name' },
+  { name: 'profile', kind: 'string', default: '', help: 'engine profile for the mock replicas (llama-8b-h100, qwen2.5-3b-t4, instant); none = answer at once' },
   { name: 'v', kind: 'int', default: 1, help: 'log verbosity (2 = info)' },
 ];
 
@@ -29,7 +30,8 @@ export const demoCommand: Command = {
     let gateway: GatewayServer | undefined;
     try {
       for (let i = 0; i < replicas; i++) {
-        mocks.push(await startMockVllm({ host: '127.0.0.1', port: 0, model, podName: `vllm-${i}`, logger: logger.child({ replica: i }) }));
+        const profile = flags.string('profile');
+        mocks.push(await startMockVllm({ host: '127.0.0.1', port: 0, model, podName: `vllm-${i}`, logger: logger.child({ replica: i }), ...(profile === '' ? {} : { profile }) }));
       }
       picker = await startPicker({
         host: '127.0.0.1',
