@@ -4,19 +4,13 @@
  * `--grpc-health-port`, Prometheus on `--metrics-port`). Owns the lifecycle, including drain.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { registerBuiltins } from './builtins.js';
 import { buildScheduler } from './config/build-scheduler.js';
+import { ConfigError } from './config/decode.js';
 import { loadConfig, type ConfigSource } from './config/load-config.js';
 import { Datastore } from './datastore/datastore.js';
 import type { EndpointSpec } from './datastore/endpoint.js';
 import { Director } from './director/director.js';
-import { isSaturationDetector, type SaturationDetector } from './scheduling/saturation-detector.js';
-import { ConfigError } from './config/decode.js';
-import { isRequestParser, OpenAIParser, OPENAI_PARSER_TYPE } from './request/request-parser.js';
-import type { Plugin } from './plugin/plugin.js';
-
-import { UTILIZATION_DETECTOR_TYPE } from './scheduling/plugins/utilization-detector.js';
-import { ApproxPrefixCacheProducer } from './scheduling/plugins/approx-prefix-cache-producer.js';
-import { PrefixCacheMetrics } from './prefix/prefix-metrics.js';
 import { EndpointsFileSource } from './discovery/endpoints-file.js';
 import { EXTERNAL_PROCESSOR_SERVICE } from './extproc/proto.js';
 import { createExtProcHandlers, StreamTracker } from './extproc/service.js';
@@ -26,11 +20,16 @@ import { createHealthHandlers, EXT_PROC_SERVICE_NAME, HealthState, healthService
 import type { Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { EppMetrics } from './observability/metrics.js';
-import { registerBuiltins } from './builtins.js';
+import type { Plugin } from './plugin/plugin.js';
+import { PrefixCacheMetrics } from './prefix/prefix-metrics.js';
+import { isRequestParser, OpenAIParser, OPENAI_PARSER_TYPE } from './request/request-parser.js';
+import { ApproxPrefixCacheProducer } from './scheduling/plugins/approx-prefix-cache-producer.js';
+import { UTILIZATION_DETECTOR_TYPE } from './scheduling/plugins/utilization-detector.js';
+import { isSaturationDetector, type SaturationDetector } from './scheduling/saturation-detector.js';
 import { CoreMetricsExtractor, MetricsDataSource, coreMetricsExtractorFactory, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
+import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-collector.js';
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
-import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-collector.js';
 
 export interface PickerOptions {
   readonly host: string;
@@ -97,7 +96,6 @@ function resolvePlugin<T extends Plugin>(
   return plugin;
 }
 
-
 function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (err, port) => (err === null ? resolve(port) : reject(err)));
@@ -126,12 +124,16 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const source = pluginList.find((p): p is MetricsDataSource => p instanceof MetricsDataSource) ?? (metricsDataSourceFactory('metrics-data-source', {}, { random }) as MetricsDataSource);
   const extractor = pluginList.find((p): p is CoreMetricsExtractor => p instanceof CoreMetricsExtractor) ?? (coreMetricsExtractorFactory('core-metrics-extractor', {}, { random }) as CoreMetricsExtractor);
   const parser = resolvePlugin(config.parser?.pluginRef, plugins, isRequestParser, 'parser', () => new OpenAIParser(OPENAI_PARSER_TYPE)) ?? new OpenAIParser(OPENAI_PARSER_TYPE);
-  const saturationDetector = resolvePlugin(config.saturationDetector?.pluginRef, plugins, isSaturationDetector, 'saturationDetector', () =>
-    registry.has(UTILIZATION_DETECTOR_TYPE) ? (registry.create(UTILIZATION_DETECTOR_TYPE, UTILIZATION_DETECTOR_TYPE, {}, context) as Plugin & SaturationDetector) : undefined,
+  const saturationDetector = resolvePlugin(
+    config.saturationDetector?.pluginRef,
+    plugins,
+    isSaturationDetector,
+    'saturationDetector',
+    () => registry.create(UTILIZATION_DETECTOR_TYPE, UTILIZATION_DETECTOR_TYPE, {}, context) as Plugin & SaturationDetector,
   );
   const datastore = new Datastore();
   // Prefix indexes report their metrics and drop endpoints that leave the pool.
-  const prefixProducers = [...plugins.values()].filter((p): p is ApproxPrefixCacheProducer => p instanceof ApproxPrefixCacheProducer);
+  const prefixProducers = pluginList.filter((p): p is ApproxPrefixCacheProducer => p instanceof ApproxPrefixCacheProducer);
   if (prefixProducers.length > 0) {
     const prefixMetrics = new PrefixCacheMetrics(metrics.registry);
     for (const p of prefixProducers) p.attachMetrics(prefixMetrics);
