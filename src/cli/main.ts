@@ -5,8 +5,9 @@ import { serveCommand } from './commands/serve.js';
 import { gatewayCommand } from './commands/gateway.js';
 import { mockVllmCommand } from './commands/mock-vllm.js';
 import { demoCommand } from './commands/demo.js';
+import { simulateCommand } from './commands/simulate.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, mockVllmCommand, demoCommand];
+const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, mockVllmCommand, demoCommand, simulateCommand];
 
 function write(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

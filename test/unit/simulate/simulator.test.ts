@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { resolveSimulationConfig } from '../../../src/simulate/baselines.js';
+import { quantile, runSimulation } from '../../../src/simulate/simulator.js';
+import { generateSharedPrefix } from '../../../src/simulate/workload/shared-prefix.js';
+
+const WORKLOAD = generateSharedPrefix({ numGroups: 6, promptsPerGroup: 10, systemPromptLen: 1024, questionLen: 64, outputLen: 16, qps: 20, seed: 3 });
+const BASE = { workload: WORKLOAD, replicas: 4, profile: 'llama-8b-h100', seed: 7 } as const;
+
+describe('runSimulation', () => {
+  it('is deterministic: the same inputs give the same result', () => {
+    for (const config of ['random', 'llm-d-default']) {
+      const a = runSimulation({ ...BASE, config });
+      const b = runSimulation({ ...BASE, config });
+      expect(b).toEqual(a);
+    }
+  });
+
+  it('serves every request and reports sane metrics', () => {
+    const r = runSimulation({ ...BASE, config: 'round-robin' });
+    expect(r).toMatchObject({ config: 'round-robin', requests: WORKLOAD.length, completed: WORKLOAD.length, rejected: 0, failed: 0 });
+    expect(r.ttftP50Ms).toBeGreaterThan(0);
+    expect(r.ttftP50Ms).toBeLessThanOrEqual(r.ttftP90Ms);
+    expect(r.ttftP90Ms).toBeLessThanOrEqual(r.ttftP99Ms);
+    expect(r.itlP50Ms).toBeGreaterThan(0);
+    expect(r.outputTokensPerSec).toBeGreaterThan(0);
+  });
+
+  it('llm-d-default beats random on hit rate on a shared-prefix workload', () => {
+    const random = runSimulation({ ...BASE, config: 'random' });
+    const llmd = runSimulation({ ...BASE, config: 'llm-d-default' });
+    expect(llmd.hitRate).toBeGreaterThan(random.hitRate);
+  });
+
+  it('the oracle hit rate bounds every configuration', () => {
+    for (const config of ['random', 'round-robin', 'least-queue', 'llm-d-default']) {
+      const r = runSimulation({ ...BASE, config });
+      expect(r.oracleHitRate).toBeGreaterThan(0);
+      expect(r.hitRate).toBeLessThanOrEqual(r.oracleHitRate + 1e-12);
+    }
+  });
+
+  it('sees metrics only through scrapes: with no scrape after the first, least-queue degrades to round-robin', () => {
+    // Uneven output lengths make real queues differ between replicas.
+    const uneven = generateSharedPrefix({ numGroups: 1, promptsPerGroup: 60, systemPromptLen: 0, questionLen: 256, outputLen: 1, qps: 40, seed: 2 }).map((w, i) => ({
+      ...w,
+      outputTokens: 1 + ((i * 37) % 11) * 40,
+    }));
+    const opts = { workload: uneven, replicas: 4, profile: 'llama-8b-h100', seed: 1 } as const;
+    const blind = runSimulation({ ...opts, config: 'least-queue', scrapeIntervalMs: 3_600_000, stalenessMs: 7_200_000 });
+    const fresh = runSimulation({ ...opts, config: 'least-queue' });
+    const roundRobin = runSimulation({ ...opts, config: 'round-robin' });
+    expect({ ...blind, config: '' }).toEqual({ ...roundRobin, config: '' });
+    expect({ ...fresh, config: '' }).not.toEqual({ ...roundRobin, config: '' });
+  });
+
+  it('accepts a lazy iterable workload', () => {
+    function* lazy(): Generator<(typeof WORKLOAD)[number]> {
+      yield* WORKLOAD.slice(0, 12);
+    }
+    expect(runSimulation({ ...BASE, workload: lazy(), config: 'random' }).completed).toBe(12);
+  });
+
+  it('rejects bad options and unknown profiles', () => {
+    expect(() => runSimulation({ ...BASE, replicas: 0, config: 'random' })).toThrow(RangeError);
+    expect(() => runSimulation({ ...BASE, profile: 'nope', config: 'random' })).toThrow(/unknown engine profile/);
+  });
+});
+
+describe('resolveSimulationConfig', () => {
+  it('maps baselines by name and other strings to files', () => {
+    expect(resolveSimulationConfig('llm-d-default')).toEqual({ label: 'llm-d-default', source: 'default' });
+    expect(resolveSimulationConfig('default').source).toBe('default');
+    expect(resolveSimulationConfig('random').source).toMatchObject({ text: expect.stringContaining('random-picker') as unknown });
+    expect(resolveSimulationConfig('/tmp/x.yaml')).toEqual({ label: '/tmp/x.yaml', source: { file: '/tmp/x.yaml' } });
+  });
+});
+
+describe('quantile', () => {
+  it('uses the nearest rank', () => {
+    expect(quantile(Float64Array.from([3, 1, 2, 4]), 0.5)).toBe(2);
+    expect(quantile(Float64Array.from([3, 1, 2, 4]), 0.99)).toBe(4);
+    expect(quantile(new Float64Array(0), 0.5)).toBeNaN();
+  });
+});
