@@ -22,6 +22,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { formatPyFloat } from '../../src/mockvllm/py-float.js';
 import { parsePrometheusText } from '../../src/scrape/prometheus-text.js';
+import { Prng } from '../../src/simulate/workload/prng.js';
 
 const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 const MAX_MODEL_LEN = 131072;
@@ -80,16 +81,10 @@ class ExpositionBuilder {
   }
 }
 
-/** Deterministic PRNG (mulberry32) so every run parses the same bytes. */
+/** Deterministic uniform source (the project's mulberry32) so every run parses the same bytes. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.next();
 }
 
 /** Generates one realistic vLLM `/metrics` text; `seed` varies the values only. */

@@ -21,17 +21,12 @@ import type { ProfileResult, Scorer, SchedulingRequest, SchedulingResult } from 
 import type { Plugin } from '../../../src/plugin/plugin.js';
 import { describeFilter, describePicker, describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { Prng } from '../../../src/simulate/workload/prng.js';
 
-/** mulberry32: a small seeded PRNG, so sampling tests are reproducible. */
+/** A seeded uniform source (the project's mulberry32), so sampling tests are reproducible. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.next();
 }
 
 const CONTEXT = { random: seeded(1) };
