@@ -28,6 +28,9 @@
  * until the decoder's pull; a decode leg that is preempted recomputes its prompt locally; no
  * speculative decoding, no priorities, no async scheduling overlap.
  *
+ * `abort(id)` cancels a request at the current time: it leaves whatever queue or batch it is in,
+ * its blocks are released (full prompt blocks stay cached) and it finishes with `abort`.
+ *
  * Not re-entrant, except that listeners may call `submit`.
  */
 import { Deque } from './deque.js';
@@ -181,11 +184,59 @@ export class Engine {
     else if (request.lora !== undefined && p.maxLoras < 1) error = 'LoRA requested but max-loras is 0';
     if (error !== undefined) {
       this.#rejected++;
-      this.#finish(seq, 'rejected', error);
+      this.#finish(seq, 'rejected', error, false);
       return;
     }
     this.#waiting.pushBack(seq);
     this.#stalled = false;
+  }
+
+  /**
+   * Cancels every unfinished request with this `id` at the current time (call `advanceTo` first),
+   * as vLLM does when a client disconnects: it leaves the waiting queue, the running batch (and the
+   * step in flight, which produces no token for it) or its KV pull; its blocks are released — full
+   * prompt blocks stay in the prefix cache like any finished request's — and its LoRA slot is
+   * freed. Each one finishes through the listener with `finishReason` `abort` and counts in
+   * `requestSuccess`. Returns how many requests were aborted (0 when none is live under that id).
+   * Must not be called from a listener.
+   */
+  abort(id: string): number {
+    let aborted = 0;
+    const running = this.#extract(this.#running, id);
+    if (running.length > 0) this.#dropFromStep(id);
+    for (const s of running) {
+      this.#leaveRunning(s);
+      this.#finishAborted(s);
+    }
+    aborted += running.length;
+    const waiting = this.#waiting.length;
+    for (let i = 0; i < waiting; i++) {
+      const s = this.#waiting.popFront();
+      if (s === undefined) break;
+      if (s.request.id !== id) {
+        this.#waiting.pushBack(s);
+        continue;
+      }
+      this.#finishAborted(s);
+      aborted++;
+    }
+    const pulling = this.#extract(this.#transferring, id);
+    for (const s of pulling) this.#finishAborted(s);
+    aborted += pulling.length;
+    if (aborted > 0) this.#stalled = false;
+    return aborted;
+  }
+
+  /** Removes `id`'s sequences from `list` in place (keeping the others' order) and returns them. */
+  #extract(list: Seq[], id: string): Seq[] {
+    const out: Seq[] = [];
+    let kept = 0;
+    for (const s of list) {
+      if (s.request.id === id) out.push(s);
+      else list[kept++] = s;
+    }
+    list.length = kept;
+    return out;
   }
 
   /**
@@ -440,6 +491,24 @@ export class Engine {
     }
   }
 
+  /** Removes `id`'s sequences from the step in flight, keeping `#stepNew` aligned with `#stepSeqs`. */
+  #dropFromStep(id: string): void {
+    let kept = 0;
+    for (let k = 0; k < this.#stepSeqs.length; k++) {
+      const s = this.#stepSeqs[k];
+      if (s === undefined || s.request.id === id) continue;
+      this.#stepNew[kept] = this.#stepNew[k] ?? 0;
+      this.#stepSeqs[kept++] = s;
+    }
+    this.#stepSeqs.length = kept;
+  }
+
+  /** Finishes a sequence already taken out of every queue (and LoRA bookkeeping) with `abort`. */
+  #finishAborted(s: Seq): void {
+    this.#success++;
+    this.#finish(s, 'abort', undefined, false);
+  }
+
   #completeStep(): void {
     const now = this.#now;
     const seqs = this.#stepSeqs;
@@ -463,7 +532,7 @@ export class Engine {
       if (s.output >= s.maxOutput) {
         finished++;
         this.#success++;
-        this.#finish(s, 'length', undefined);
+        this.#finish(s, 'length', undefined, true);
       }
     }
     seqs.length = 0;
@@ -475,7 +544,8 @@ export class Engine {
     this.#stalled = false;
   }
 
-  #finish(s: Seq, reason: FinishReason, error: string | undefined): void {
+  /** Reports `s` finished; `running` says whether it still counts against its LoRA slot. */
+  #finish(s: Seq, reason: FinishReason, error: string | undefined, running: boolean): void {
     let kvTransferParams: KvTransferParams | undefined;
     if (reason === 'length' && s.request.pd?.role === 'prefill') {
       kvTransferParams = {
@@ -487,10 +557,8 @@ export class Engine {
         remoteNumTokens: s.request.promptTokens,
       };
     }
-    if (reason !== 'rejected') {
-      this.kv.release(s.blocks);
-      this.#leaveRunning(s);
-    }
+    if (reason !== 'rejected') this.kv.release(s.blocks);
+    if (running) this.#leaveRunning(s);
     const result: EngineResult = {
       request: s.request,
       finishReason: reason,

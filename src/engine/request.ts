@@ -42,14 +42,20 @@ export interface EngineRequest {
   readonly pd?: PdRole;
 }
 
-/** Why a request finished. */
-export type FinishReason = 'length' | 'rejected';
+/**
+ * Why a request finished: `length` after its last output token, `rejected` at submission (it can
+ * never run), `abort` when the caller cancelled it with `Engine.abort` (vLLM's `finished_reason`).
+ */
+export type FinishReason = 'length' | 'rejected' | 'abort';
 
 /** The outcome of one request, passed to `EngineListener.onFinish`. */
 export interface EngineResult {
   readonly request: EngineRequest;
   readonly finishReason: FinishReason;
-  /** Virtual times in seconds. `firstTokenS`/`finishS` equal `arrivalS` for a rejected request. */
+  /**
+   * Virtual times in seconds. `firstTokenS`/`finishS` equal `arrivalS` for a rejected request;
+   * `firstTokenS` is NaN for a request aborted before its first token.
+   */
   readonly arrivalS: number;
   readonly firstTokenS: number;
   readonly finishS: number;

@@ -2,17 +2,19 @@
  * Drives a simulated vLLM replica (`Engine`) in real time for the mock server: wall-clock time maps
  * onto the engine's virtual time, each generation request is submitted to the engine, and the mock's
  * per-token waits ({@link TokenPacer}) resolve when the engine emits the matching token. One timer is
- * armed at a time, for the engine's `nextEventTime()`.
+ * armed at a time, for the engine's `nextEventTime()`. A request whose client hangs up is aborted
+ * in the engine (`EngineTicket.abort`), freeing its batch seat and KV blocks at once.
  *
- * Limitation: the engine has no cancel, so a request whose client hangs up keeps its place in the
- * simulated batch until it would have finished (its waits resolve at once, though).
+ * The driver also keeps the latency histograms `/metrics` shows (TTFT, inter-token latency, e2e),
+ * observed in the engine's virtual time, so they are exact and deterministic under a fake clock.
  */
 import { hashTokenBlocks } from '../engine/block-hashes.js';
 import { Engine, type EngineSnapshot } from '../engine/engine.js';
 import type { EngineProfile } from '../engine/profiles.js';
-import type { EngineRequest, EngineResult } from '../engine/request.js';
+import type { EngineRequest, EngineResult, KvTransferParams, PdRole } from '../engine/request.js';
 import { ApiError, badRequest } from './api-error.js';
 import type { TokenPacer } from './generate.js';
+import { Histogram, ITL_BUCKETS, REQUEST_LATENCY_BUCKETS, TTFT_BUCKETS } from './histogram.js';
 
 /** Wall-clock time and timers, injectable so tests run in fake time. */
 export interface EngineClock {
@@ -57,6 +59,8 @@ interface Waiter {
 }
 
 interface Entry {
+  readonly arrivalS: number;
+  lastTokenS: number;
   emitted: number;
   result: EngineResult | undefined;
   readonly waiters: Waiter[];
@@ -80,6 +84,13 @@ export interface EngineTicket {
   readonly pacer: TokenPacer;
   /** Prompt tokens found in the prefix cache over all choices; `undefined` until every choice has finished. */
   cachedTokens(): number | undefined;
+  /** What a P/D prefill leg hands the decoder (its first choice's); `undefined` until it has finished, or for other requests. */
+  kvTransferParams(): KvTransferParams | undefined;
+  /**
+   * Aborts the choices still in the engine (the client went away): they leave the queue or batch
+   * and release their KV blocks now. Idempotent; a no-op once every choice has finished.
+   */
+  abort(): void;
 }
 
 /** Owns one `Engine` and runs it against a clock. */
@@ -92,6 +103,12 @@ export class EngineDriver {
   #cancelTimer: (() => void) | undefined;
   #timerAt = Number.NaN;
   #closed = false;
+  /** `vllm:time_to_first_token_seconds`, per choice, from submission to its first token (virtual time). */
+  readonly ttft = new Histogram(TTFT_BUCKETS);
+  /** `vllm:inter_token_latency_seconds`: the gap before every token after the first. */
+  readonly itl = new Histogram(ITL_BUCKETS);
+  /** `vllm:e2e_request_latency_seconds`, per choice, for every finish (aborts included). */
+  readonly e2e = new Histogram(REQUEST_LATENCY_BUCKETS);
 
   constructor(
     readonly profile: EngineProfile,
@@ -103,7 +120,7 @@ export class EngineDriver {
     this.#engine = new Engine({
       profile,
       keepObservations: false,
-      listener: { onToken: (r, index) => this.#onToken(r, index), onFinish: (r) => this.#onFinish(r) },
+      listener: { onToken: (r, index, timeS) => this.#onToken(r, index, timeS), onFinish: (r) => this.#onFinish(r) },
     });
   }
 
@@ -117,9 +134,10 @@ export class EngineDriver {
   /**
    * Submits every prompt of request `requestId` (for `lora`, which salts its cache blocks). Throws a
    * 400 `ApiError` when a prompt can never fit (context too long, larger than the KV cache) and a
-   * 429 when the waiting queue is full; nothing is submitted then.
+   * 429 when the waiting queue is full; nothing is submitted then. `pd` makes every prompt a P/D
+   * prefill or decode leg.
    */
-  admit(requestId: string, prompts: readonly EnginePrompt[], lora: string | undefined): EngineTicket {
+  admit(requestId: string, prompts: readonly EnginePrompt[], lora: string | undefined, pd?: PdRole): EngineTicket {
     const p = this.profile;
     for (const prompt of prompts) {
       const total = prompt.tokens + prompt.maxTokens;
@@ -138,13 +156,14 @@ export class EngineDriver {
     // Requests submitted since the last step still sit in the queue although a seat awaits them.
     const freeSeats = Math.max(0, p.maxNumSeqs - now.running);
     if (now.waiting + prompts.length - freeSeats > this.#maxWaiting) {
-      throw new ApiError(429, 'TooManyRequestsError', `The waiting queue is full (max ${this.#maxWaiting} requests); retry later.`);
+      // llm-d-inference-sim's answer to a full queue (model-server.md §7.1).
+      throw new ApiError(429, 'RateLimitError', 'Failed to enqueue request, waiting requests queue is full');
     }
     const ids = prompts.map((_, i) => `${requestId}:${i}`);
     const entries: Entry[] = [];
     for (const [i, prompt] of prompts.entries()) {
       const id = ids[i] ?? `${requestId}:${i}`;
-      const entry: Entry = { emitted: 0, result: undefined, waiters: [] };
+      const entry: Entry = { arrivalS: now.timeS, lastTokenS: Number.NaN, emitted: 0, result: undefined, waiters: [] };
       entries.push(entry);
       this.#entries.set(id, entry);
       const tokenIds = prompt.tokenIds ?? pseudoTokenIds(prompt.text, prompt.tokens);
@@ -154,14 +173,22 @@ export class EngineDriver {
         blockHashes: hashTokenBlocks(tokenIds, p.blockSize, lora ?? ''),
         maxOutputTokens: prompt.maxTokens,
         ...(lora === undefined ? {} : { lora }),
+        ...(pd === undefined ? {} : { pd }),
       };
       this.#engine.submit(request);
       const result = entry.result;
-      if (result?.finishReason === 'rejected') throw badRequest(result.error ?? 'The request was rejected by the engine.');
+      if (result?.finishReason === 'rejected') {
+        // The choices already submitted have nobody left to serve.
+        for (const earlier of ids.slice(0, i)) this.#engine.abort(earlier);
+        this.#arm();
+        throw badRequest(result.error ?? 'The request was rejected by the engine.');
+      }
     }
     this.#arm();
     return {
       pacer: (step, signal) => this.#wait(entries[step.choice], step.index, signal),
+      abort: () => this.#abort(ids),
+      kvTransferParams: () => entries[0]?.result?.kvTransferParams,
       cachedTokens: () => {
         let sum = 0;
         for (const e of entries) {
@@ -180,6 +207,13 @@ export class EngineDriver {
     this.#cancelTimer = undefined;
     for (const e of this.#entries.values()) this.#release(e, Number.POSITIVE_INFINITY);
     this.#entries.clear();
+  }
+
+  #abort(ids: readonly string[]): void {
+    if (this.#closed || !ids.some((id) => this.#entries.has(id))) return;
+    this.#advance();
+    for (const id of ids) if (this.#entries.has(id)) this.#engine.abort(id);
+    this.#arm();
   }
 
   #virtualNow(): number {
@@ -214,9 +248,12 @@ export class EngineDriver {
     entry.waiters.length = kept;
   }
 
-  #onToken(request: EngineRequest, index: number): void {
+  #onToken(request: EngineRequest, index: number, timeS: number): void {
     const entry = this.#entries.get(request.id);
     if (entry === undefined) return;
+    if (index === 0) this.ttft.observe(timeS - entry.arrivalS);
+    else this.itl.observe(timeS - entry.lastTokenS);
+    entry.lastTokenS = timeS;
     entry.emitted = index + 1;
     this.#release(entry, entry.emitted);
   }
@@ -224,6 +261,7 @@ export class EngineDriver {
   #onFinish(result: EngineResult): void {
     const entry = this.#entries.get(result.request.id);
     if (entry === undefined) return;
+    if (result.finishReason !== 'rejected') this.e2e.observe(result.finishS - result.arrivalS);
     entry.result = result;
     this.#entries.delete(result.request.id);
     this.#release(entry, Number.POSITIVE_INFINITY);

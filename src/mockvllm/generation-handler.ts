@@ -3,7 +3,8 @@ import type { EngineStats, FinishReason, RequestTracker } from './engine-stats.j
 import type { EngineDriver, EngineTicket } from './engine-pacer.js';
 import { generateTokens, type TokenPacer } from './generate.js';
 import { sendJson } from './http-io.js';
-import type { GenerationRequest, PromptInput } from './openai-request.js';
+import type { KvTransferParams, PdRole } from '../engine/request.js';
+import type { GenerationRequest, KvTransferLeg, PromptInput } from './openai-request.js';
 import { fullResponse, responseId, streamChunk, usage, usageChunk, type ChoiceResult, type ResponseIdentity, type Usage } from './openai-shapes.js';
 import { SseStream } from './sse.js';
 
@@ -17,6 +18,49 @@ export interface GenerationContext {
   readonly signal: AbortSignal;
   /** Server-unique id; also the random part of the response `id`. */
   readonly requestId: string;
+  /** The address a P/D prefill leg names as `remote_host` (vLLM: its NIXL side channel); default `localhost`. */
+  readonly kvHost?: string;
+}
+
+/** vLLM's default NIXL side-channel port (`VLLM_NIXL_SIDE_CHANNEL_PORT`), reported as `remote_port`. */
+const NIXL_SIDE_CHANNEL_PORT = 5600;
+
+const isStringArray = (v: unknown): v is readonly unknown[] => Array.isArray(v);
+
+/** The engine role of a P/D leg; a decode leg's transfer is read from the prefill leg's `kv_transfer_params`. */
+function pdRole(leg: KvTransferLeg | undefined, promptTokens: number): PdRole | undefined {
+  if (leg === undefined) return undefined;
+  if (leg.role === 'prefill') return leg;
+  const p = leg.params;
+  const ids = isStringArray(p.remote_block_ids) ? p.remote_block_ids.filter((b): b is number => typeof b === 'number') : [];
+  const transfer: KvTransferParams = {
+    doRemotePrefill: true,
+    doRemoteDecode: false,
+    remoteEngineId: typeof p.remote_engine_id === 'string' ? p.remote_engine_id : '',
+    remoteRequestId: typeof p.remote_request_id === 'string' ? p.remote_request_id : '',
+    remoteBlockIds: ids,
+    remoteNumTokens: typeof p.remote_num_tokens === 'number' ? p.remote_num_tokens : promptTokens,
+  };
+  return { role: 'decode', transfer };
+}
+
+/**
+ * The `kv_transfer_params` a finished prefill leg answers with, in vLLM's field names; without an
+ * engine the ids are placeholders (as llm-d-inference-sim does).
+ */
+function transferParamsBody(run: Run): Record<string, unknown> {
+  const t = run.ticket?.kvTransferParams();
+  return {
+    do_remote_prefill: true,
+    do_remote_decode: false,
+    remote_block_ids: t?.remoteBlockIds ?? [],
+    remote_engine_id: t?.remoteEngineId ?? 'mock-vllm',
+    remote_request_id: t?.remoteRequestId ?? run.ctx.requestId,
+    remote_host: run.ctx.kvHost ?? 'localhost',
+    remote_port: NIXL_SIDE_CHANNEL_PORT,
+    tp_size: 1,
+    remote_num_tokens: t?.remoteNumTokens ?? run.promptTokens,
+  };
 }
 
 /** Every choice runs to `max_tokens`: the mock has no end-of-sequence token. */
@@ -60,7 +104,7 @@ async function respondWhole(run: Run, res: ServerResponse): Promise<boolean> {
     if (run.ctx.signal.aborted) return false;
     choices.push({ text, finishReason: FINISH });
   }
-  sendJson(res, 200, fullResponse(run.who, choices, runUsage(run)));
+  sendJson(res, 200, fullResponse(run.who, choices, runUsage(run), run.request.kvTransfer?.role === 'prefill' ? transferParamsBody(run) : null));
   return true;
 }
 
@@ -86,7 +130,9 @@ async function respondStream(run: Run, res: ServerResponse): Promise<boolean> {
 /**
  * Serves a validated completions or chat request for `model` (the name the client asked for; `lora`
  * when it names an adapter): counts it as running while it generates, then answers with one JSON body
- * or an SSE stream. A client that disconnects ends generation and is recorded as `abort`.
+ * or an SSE stream. A P/D leg (`kv_transfer_params`) runs as such in the engine; a non-streamed
+ * prefill leg answers with `kv_transfer_params` for the decoder. A client that disconnects ends generation, is recorded as `abort` and is aborted
+ * in the engine (its batch seat and KV blocks are freed at once).
  */
 export async function serveGeneration(
   ctx: GenerationContext,
@@ -101,6 +147,7 @@ export async function serveGeneration(
     ctx.requestId,
     request.prompts.map((p) => ({ tokens: p.tokens, text: p.templated ?? p.text, maxTokens: request.maxTokens, ...(p.tokenIds === undefined ? {} : { tokenIds: p.tokenIds }) })),
     lora,
+    pdRole(request.kvTransfer, promptTokens),
   );
   const run: Run = {
     ctx,
@@ -116,5 +163,7 @@ export async function serveGeneration(
     completed = request.stream ? await respondStream(run, res) : await respondWhole(run, res);
   } finally {
     run.tracker.finish(completed ? FINISH : 'abort');
+    // A client gone mid-request must not keep its seat and KV blocks in the engine (vLLM aborts it too).
+    if (!completed) ticket?.abort();
   }
 }

@@ -16,6 +16,14 @@ export interface PromptInput {
   readonly templated?: string;
 }
 
+/**
+ * The P/D leg a request's `kv_transfer_params` asks for (vLLM's NixlConnector, model-server.md §5):
+ * `do_remote_decode: true` is a prefill leg (compute the prompt, answer with `kv_transfer_params` for
+ * the decoder); `do_remote_prefill: true` a decode leg (pull the prompt's KV, then decode), whose
+ * `params` are what the prefill leg returned.
+ */
+export type KvTransferLeg = { readonly role: 'prefill' } | { readonly role: 'decode'; readonly params: Readonly<Record<string, unknown>> };
+
 /** A validated `/v1/completions` or `/v1/chat/completions` request, reduced to what the mock uses. */
 export interface GenerationRequest {
   readonly kind: ApiKind;
@@ -30,6 +38,8 @@ export interface GenerationRequest {
   readonly includeUsage: boolean;
   /** `stream_options.continuous_usage_stats`: put running `usage` on every chunk. */
   readonly continuousUsage: boolean;
+  /** Set when `kv_transfer_params` asks for a P/D leg. */
+  readonly kvTransfer?: KvTransferLeg;
 }
 
 type Body = Record<string, unknown>;
@@ -55,6 +65,9 @@ function parseCommon(kind: ApiKind, body: Body, prompts: readonly PromptInput[],
   if (maxTokens !== undefined && maxTokens > MAX_MODEL_LEN) {
     throw badRequest(`The requested number of output tokens (${maxTokens}) exceeds the model's maximum context length of ${MAX_MODEL_LEN} tokens.`);
   }
+  const transfer = optional(body, 'kv_transfer_params', isObject, 'an object');
+  const kvTransfer: KvTransferLeg | undefined =
+    transfer?.do_remote_decode === true ? { role: 'prefill' } : transfer?.do_remote_prefill === true ? { role: 'decode', params: transfer } : undefined;
   return {
     kind,
     model: optional(body, 'model', isString, 'a string'),
@@ -63,6 +76,7 @@ function parseCommon(kind: ApiKind, body: Body, prompts: readonly PromptInput[],
     stream,
     includeUsage: (options !== undefined && optional(options, 'include_usage', isBool, 'a boolean')) === true,
     continuousUsage: (options !== undefined && optional(options, 'continuous_usage_stats', isBool, 'a boolean')) === true,
+    ...(kvTransfer === undefined ? {} : { kvTransfer }),
   };
 }
 

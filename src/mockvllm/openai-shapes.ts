@@ -41,8 +41,11 @@ export function responseId(kind: ApiKind, random: string): string {
   return `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${random}`;
 }
 
-/** The non-streaming body: `text_completion` or `chat.completion`. */
-export function fullResponse(who: ResponseIdentity, choices: readonly ChoiceResult[], total: Usage): Record<string, unknown> {
+/**
+ * The non-streaming body: `text_completion` or `chat.completion`. `kvTransferParams` is what a P/D
+ * prefill leg hands the decoder (vLLM's top-level `kv_transfer_params`; null otherwise).
+ */
+export function fullResponse(who: ResponseIdentity, choices: readonly ChoiceResult[], total: Usage, kvTransferParams: Record<string, unknown> | null = null): Record<string, unknown> {
   if (who.kind === 'chat') {
     return {
       id: who.id,
@@ -58,7 +61,7 @@ export function fullResponse(who: ResponseIdentity, choices: readonly ChoiceResu
       })),
       usage: total,
       prompt_logprobs: null,
-      kv_transfer_params: null,
+      kv_transfer_params: kvTransferParams,
     };
   }
   return {
@@ -75,7 +78,7 @@ export function fullResponse(who: ResponseIdentity, choices: readonly ChoiceResu
       prompt_logprobs: null,
     })),
     usage: total,
-    kv_transfer_params: null,
+    kv_transfer_params: kvTransferParams,
   };
 }
 

@@ -6,6 +6,7 @@ import type { EngineDriver } from './engine-pacer.js';
 import type { EngineStats } from './engine-stats.js';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.js';
 import type { FakeMetrics } from './fake-metrics.js';
+import { returnErrorFor, RETURN_ERROR_HEADER, type FailureInjector } from './failure-injection.js';
 import type { TokenPacer } from './generate.js';
 import { serveGeneration } from './generation-handler.js';
 import { parseJsonObject, readBody, sendError, sendJson, sendText } from './http-io.js';
@@ -20,6 +21,8 @@ export interface MockState {
   readonly model: string;
   readonly podName: string;
   readonly port: number;
+  /** This server's DP rank (the `engine` label); 0 without data parallelism. */
+  readonly rank: number;
   readonly maxLoras: number;
   readonly fake: FakeMetrics | undefined;
   readonly stats: EngineStats;
@@ -27,6 +30,8 @@ export interface MockState {
   readonly pacer: TokenPacer | undefined;
   /** The engine model driving timing and metrics; `undefined` answers instantly. */
   readonly engine: EngineDriver | undefined;
+  /** Random failure injection (`--failure-injection-rate`); `undefined` when off. */
+  readonly failures: FailureInjector | undefined;
   readonly logger: Logger;
   /** Unix seconds at start. */
   readonly createdAt: number;
@@ -41,12 +46,19 @@ interface Route {
 
 function generation(parse: (body: Record<string, unknown>) => GenerationRequest): Handler {
   return async (state, req, res, signal) => {
-    const request = parse(parseJsonObject(await readBody(req)));
+    const body = parseJsonObject(await readBody(req));
+    // The sim's order: a body that is not JSON first, then X-Return-Error, then random injection, then the request itself.
+    const forced = returnErrorFor(req.headers[RETURN_ERROR_HEADER]);
+    if (forced !== undefined) throw forced;
+    const injected = state.failures?.draw(state.model);
+    if (injected !== undefined) throw injected;
+    const request = parse(body);
     const model = request.model ?? state.model;
     if (model !== state.model && !state.loras.has(model)) throw notFound(`The model \`${model}\` does not exist.`);
     const requestId = randomUUID().replaceAll('-', '');
     const lora = model === state.model ? undefined : model;
-    await serveGeneration({ stats: state.stats, pacer: state.pacer, engine: state.engine, signal, requestId }, res, request, model, lora);
+    const kvHost = req.socket.localAddress ?? 'localhost';
+    await serveGeneration({ stats: state.stats, pacer: state.pacer, engine: state.engine, signal, requestId, kvHost }, res, request, model, lora);
   };
 }
 
@@ -63,13 +75,14 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
         const engine = s.engine?.snapshot();
         const text = renderMetrics({
           model: s.model,
-          maxLoras: s.maxLoras,
+          maxLoras: s.engine?.profile.maxLoras ?? s.maxLoras,
+          rank: s.rank,
           stats: s.stats,
           fake: s.fake,
           createdAt: s.createdAt,
           now,
           ...(only === undefined ? {} : { only }),
-          ...(engine === undefined ? {} : { engine }),
+          ...(engine === undefined || s.engine === undefined ? {} : { engine, latency: s.engine }),
         });
         sendText(res, 200, EXPOSITION_CONTENT_TYPE, text);
       },

@@ -15,7 +15,7 @@ let gateway: GatewayServer;
 
 beforeAll(async () => {
   // Distinct loopback addresses make distinct "pods".
-  mocks = await Promise.all([0, 1, 2].map((i) => startMockVllm({ host: `127.0.0.${31 + i}`, port: 0, model: MODEL, podName: `vllm-${i}` })));
+  mocks = await Promise.all([0, 1, 2].map((i) => startMockVllm({ host: `127.0.0.${31 + i}`, port: 0, model: MODEL, podName: `vllm-${i}`, profile: 'none' })));
   picker = await startTestPicker({ discovery: { endpoints: mocks.map((m, i) => ({ name: `vllm-${i}`, address: m.host, port: m.port, labels: {} })) } });
   gateway = await startGateway({ host: '127.0.0.1', port: 0, epp: `127.0.0.1:${picker.grpcPort}` });
 });

@@ -70,6 +70,7 @@ async function harness(pods: readonly Pod[], config = CONFIG): Promise<Harness> 
       host: `127.0.0.${91 + i}`,
       port: 0,
       model: 'base',
+      profile: 'none',
       fakeMetrics: {
         'waiting-requests': p.queue,
         'kv-cache-usage': p.kv,

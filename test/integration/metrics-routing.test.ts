@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 async function mock(host: string, fake: { 'waiting-requests': number; 'kv-cache-usage': number }): Promise<MockVllmServer> {
-  const m = await startMockVllm({ host, port: 0, model: MODEL, fakeMetrics: { ...fake, 'running-requests': 1 } });
+  const m = await startMockVllm({ host, port: 0, model: MODEL, profile: 'none', fakeMetrics: { ...fake, 'running-requests': 1 } });
   cleanup.push(() => m.close());
   return m;
 }

@@ -13,7 +13,7 @@ let picker: PickerServer;
 let client: RawExtProcClient;
 
 beforeAll(async () => {
-  mocks = await Promise.all([0, 1, 2, 3].map((i) => startMockVllm({ host: `127.0.0.${111 + i}`, port: 0, model: 'm' })));
+  mocks = await Promise.all([0, 1, 2, 3].map((i) => startMockVllm({ host: `127.0.0.${111 + i}`, port: 0, model: 'm', profile: 'none' })));
   picker = await startTestPicker({ config: 'default', discovery: { endpoints: mocks.map((m, i) => ({ name: `r${i}`, address: m.host, port: m.port, labels: {} })) } });
   client = new RawExtProcClient(`127.0.0.1:${picker.grpcPort}`);
   await vi.waitFor(() => expect(picker.datastore.snapshot.endpoints.every((e) => e.metrics.known)).toBe(true), { timeout: 5000 });

@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 async function start(extra: Partial<MockVllmOptions> = {}): Promise<MockVllmServer> {
-  const server = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL, podName: 'pod-a', ...extra });
+  const server = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL, podName: 'pod-a', profile: 'none', ...extra });
   servers.push(server);
   return server;
 }

@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 async function start(extra: Partial<MockVllmOptions> = {}): Promise<MockVllmServer> {
-  const server = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL, podName: 'pod-b', ...extra });
+  const server = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL, podName: 'pod-b', profile: 'none', ...extra });
   servers.push(server);
   return server;
 }
@@ -97,11 +97,11 @@ describe('plain endpoints', () => {
     const saved = process.env.POD_NAME;
     try {
       process.env.POD_NAME = 'from-env';
-      const a = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL });
+      const a = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL, profile: 'none' });
       servers.push(a);
       expect((await fetch(`${a.url}/health`)).headers.get('x-inference-pod')).toBe('from-env');
       delete process.env.POD_NAME;
-      const b = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL });
+      const b = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL, profile: 'none' });
       servers.push(b);
       expect((await fetch(`${b.url}/health`)).headers.get('x-inference-pod')).toBe(`mock-vllm-${b.port}`);
     } finally {
@@ -175,6 +175,7 @@ describe('hostile input', () => {
       host: '127.0.0.1',
       port: 0,
       model: MODEL,
+      profile: 'none',
       tokenPacer: (_step, signal) =>
         new Promise<void>((resolve) => {
           reached();

@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 async function start(extra: Partial<MockVllmOptions> = {}): Promise<MockVllmServer> {
-  const server = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL, ...extra });
+  const server = await startMockVllm({ host: '127.0.0.1', port: 0, model: MODEL, profile: 'none', ...extra });
   servers.push(server);
   return server;
 }

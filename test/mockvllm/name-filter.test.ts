@@ -9,7 +9,7 @@ afterEach(async () => {
 
 describe('mock-vllm /metrics name[] filter (prometheus_client semantics)', () => {
   it('returns only the requested families', async () => {
-    server = await startMockVllm({ host: '127.0.0.1', port: 0, model: 'm', fakeMetrics: { 'waiting-requests': 4 } });
+    server = await startMockVllm({ host: '127.0.0.1', port: 0, model: 'm', profile: 'none', fakeMetrics: { 'waiting-requests': 4 } });
     const full = await (await fetch(`${server.url}/metrics`)).text();
     const res = await fetch(`${server.url}/metrics?name[]=vllm:num_requests_waiting&name[]=vllm:kv_cache_usage_perc`);
     const text = await res.text();

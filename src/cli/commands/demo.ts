@@ -4,7 +4,7 @@
  */
 import { startPicker, type PickerServer } from '../../app.js';
 import { startGateway, type GatewayServer } from '../../gateway/gateway.js';
-import { startMockVllm, type MockVllmServer } from '../../mockvllm/server.js';
+import { NO_ENGINE_PROFILE, startMockVllm, type MockVllmServer } from '../../mockvllm/server.js';
 import { createLogger } from '../../observability/logger.js';
 import { untilSignal, type Command } from '../command.js';
 import type { FlagSpec } from '../flags.js';
@@ -14,6 +14,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'replicas', kind: 'int', default: 3, help: 'mock vLLM replicas' },
   { name: 'model', kind: 'string', default: 'Qwen/Qwen2.5-3B-Instruct', help: 'served model name' },
   { name: 'profile', kind: 'string', default: '', help: 'engine profile for the mock replicas (llama-8b-h100, qwen2.5-3b-t4, instant); none = answer at once' },
+  { name: 'config-file', kind: 'string', default: '', help: "the picker's EndpointPickerConfig YAML (none = built-in default)" },
   { name: 'v', kind: 'int', default: 1, help: 'log verbosity (2 = info)' },
 ];
 
@@ -31,7 +32,8 @@ export const demoCommand: Command = {
     try {
       for (let i = 0; i < replicas; i++) {
         const profile = flags.string('profile');
-        mocks.push(await startMockVllm({ host: '127.0.0.1', port: 0, model, podName: `vllm-${i}`, logger: logger.child({ replica: i }), ...(profile === '' ? {} : { profile }) }));
+        // Without --profile the demo answers at once (no engine), unlike a bare `epp mock-vllm`.
+        mocks.push(await startMockVllm({ host: '127.0.0.1', port: 0, model, podName: `vllm-${i}`, logger: logger.child({ replica: i }), profile: profile === '' ? NO_ENGINE_PROFILE : profile }));
       }
       picker = await startPicker({
         host: '127.0.0.1',
@@ -40,7 +42,7 @@ export const demoCommand: Command = {
         metricsPort: 0,
         secureServing: false,
         certPath: '',
-        config: 'default',
+        config: flags.string('config-file') === '' ? 'default' : { file: flags.string('config-file') },
         discovery: { endpoints: mocks.map((m, i) => ({ name: `vllm-${i}`, address: m.host, port: m.port, labels: {} })) },
         maxRequestBodyBytes: 32 * 1024 * 1024,
         decisionTimeoutMs: 5000,

@@ -246,3 +246,113 @@ describe('Engine', () => {
     expect(a.engine.kv.cachedBlockCount).toBeGreaterThan(0);
   });
 });
+
+describe('Engine.abort', () => {
+  it('takes a running request out of the batch mid-decode: blocks freed, seat given to the next, no more tokens', () => {
+    const { engine, tokens, results } = harness(withOverrides(QWEN25_3B_T4, { maxNumSeqs: 1 }));
+    engine.submit(req('a', [1], 64, 50));
+    engine.submit(req('b', [2], 64, 5));
+    for (let i = 0; i < 10 && (tokens.get('a')?.length ?? 0) < 3; i++) engine.advanceTo(engine.nextEventTime());
+    expect(tokens.get('a')?.length).toBe(3);
+    expect(engine.snapshot()).toMatchObject({ running: 1, waiting: 1 });
+    expect(engine.kv.usage).toBeGreaterThan(0);
+
+    expect(engine.abort('a')).toBe(1);
+    const a = results.get('a');
+    expect(a).toMatchObject({ finishReason: 'abort', outputTokens: 3, finishS: engine.now });
+    expect(engine.snapshot()).toMatchObject({ running: 0, waiting: 1, requestSuccess: 1, kvCacheUsage: 0 });
+    // The step in flight still runs to its end (a forward pass is not interrupted); then 'b' gets the seat.
+    engine.advanceTo(engine.nextEventTime());
+    engine.advanceTo(engine.nextEventTime());
+    expect(engine.snapshot()).toMatchObject({ running: 1, waiting: 0 });
+
+    engine.drain();
+    expect(tokens.get('a')?.length).toBe(3);
+    expect(results.get('b')).toMatchObject({ finishReason: 'length', outputTokens: 5 });
+    expect(engine.idle).toBe(true);
+  });
+
+  it('drops the request from a step already in flight', () => {
+    const { engine, tokens, results } = harness(QWEN25_3B_T4);
+    engine.submit(req('a', [1], 300, 4));
+    engine.submit(req('b', [2], 300, 4));
+    engine.advanceTo(0);
+    const stepEnd = engine.nextEventTime();
+    expect(stepEnd).toBeGreaterThan(0);
+    engine.advanceTo(stepEnd / 2);
+    engine.abort('a');
+    engine.advanceTo(stepEnd);
+    expect(tokens.get('a')).toBeUndefined();
+    expect(tokens.get('b')).toEqual([stepEnd]);
+    expect(Number.isNaN(results.get('a')?.firstTokenS)).toBe(true);
+    engine.drain();
+    expect(results.get('b')?.outputTokens).toBe(4);
+  });
+
+  it('removes a waiting request and keeps the others in order', () => {
+    const { engine, results } = harness(withOverrides(QWEN25_3B_T4, { maxNumSeqs: 1 }));
+    for (const id of ['a', 'b', 'c', 'd']) engine.submit(req(id, [id.charCodeAt(0)], 32, 2));
+    engine.advanceTo(0);
+    expect(engine.snapshot()).toMatchObject({ running: 1, waiting: 3 });
+    expect(engine.abort('c')).toBe(1);
+    expect(engine.snapshot()).toMatchObject({ running: 1, waiting: 2 });
+    expect(results.get('c')).toMatchObject({ finishReason: 'abort', outputTokens: 0, cachedTokens: 0 });
+    engine.drain();
+    const order = ['a', 'b', 'd'].map((id) => results.get(id)?.finishS ?? Number.NaN);
+    expect(order[0]).toBeLessThan(order[1] ?? 0);
+    expect(order[1]).toBeLessThan(order[2] ?? 0);
+    expect(results.get('c')?.finishS).toBe(0);
+  });
+
+  it('keeps an aborted request’s full prompt blocks in the prefix cache', () => {
+    const { engine, results } = harness(LLAMA_8B_H100);
+    engine.submit(req('a', [1, 2], 1024, 100));
+    engine.advanceTo(engine.nextEventTime());
+    engine.advanceTo(engine.nextEventTime());
+    engine.abort('a');
+    expect(engine.kv.usage).toBe(0);
+    engine.submit(req('again', [1, 2], 1024, 1));
+    engine.drain();
+    expect(results.get('again')?.cachedTokens).toBe(1024 - 16);
+  });
+
+  it('frees the LoRA slot of an aborted running request', () => {
+    const { engine, results } = harness(withOverrides(QWEN25_3B_T4, { maxLoras: 1 }));
+    engine.submit(req('x', [1], 32, 1000, { lora: 'x' }));
+    engine.submit(req('y', [2], 32, 1, { lora: 'y' }));
+    engine.advanceTo(engine.nextEventTime());
+    expect(engine.snapshot().waitingLoras).toEqual(['y']);
+    engine.abort('x');
+    engine.drain();
+    expect(results.get('y')).toMatchObject({ finishReason: 'length', outputTokens: 1 });
+    expect(engine.snapshot().loadedLoras).toEqual(['y']);
+  });
+
+  it('cancels a decode leg during its KV pull', () => {
+    const prefill = harness(LLAMA_8B_H100);
+    const ids = [1, 2, 3, 4];
+    prefill.engine.submit(req('p', ids, 2048, 10, { pd: { role: 'prefill' } }));
+    prefill.engine.drain();
+    const transfer = prefill.results.get('p')?.kvTransferParams;
+    if (transfer === undefined) throw new Error('no kv_transfer_params');
+    const decode = harness(LLAMA_8B_H100);
+    decode.engine.submit(req('d', ids, 2048, 10, { pd: { role: 'decode', transfer } }));
+    decode.engine.advanceTo(0);
+    expect(decode.engine.snapshot().waiting).toBe(1);
+    expect(decode.engine.kv.usage).toBeGreaterThan(0);
+    expect(decode.engine.abort('d')).toBe(1);
+    expect(decode.engine.snapshot()).toMatchObject({ waiting: 0, kvCacheUsage: 0 });
+    expect(decode.engine.nextEventTime()).toBe(Number.POSITIVE_INFINITY);
+    expect(decode.results.get('d')?.finishReason).toBe('abort');
+  });
+
+  it('returns 0 for an id that is not live', () => {
+    const { engine, results } = harness(INSTANT);
+    engine.submit(req('done', [1], 32, 2));
+    engine.advanceTo(0);
+    expect(results.get('done')?.finishReason).toBe('length');
+    expect(engine.abort('done')).toBe(0);
+    expect(engine.abort('never')).toBe(0);
+    expect(engine.snapshot().requestSuccess).toBe(1);
+  });
+});
