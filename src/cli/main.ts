@@ -6,8 +6,10 @@ import { gatewayCommand } from './commands/gateway.js';
 import { mockVllmCommand } from './commands/mock-vllm.js';
 import { demoCommand } from './commands/demo.js';
 import { simulateCommand } from './commands/simulate.js';
+import { loadtestCommand } from './commands/loadtest.js';
+import { bbrCommand } from './commands/bbr.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, mockVllmCommand, demoCommand, simulateCommand];
+const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, mockVllmCommand, demoCommand, simulateCommand, loadtestCommand, bbrCommand];
 
 function write(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
