@@ -13,6 +13,7 @@ import { LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory } from './scheduling/plu
 import { LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory } from './scheduling/plugins/lora-affinity-scorer.js';
 import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './scheduling/plugins/max-score-picker.js';
 import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './scheduling/plugins/no-hit-lru-scorer.js';
+import { PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory } from './scheduling/plugins/prefill-cost-scorer.js';
 import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './scheduling/plugins/prefix-cache-scorer.js';
 import { QUEUE_SCORER_TYPE, queueScorerFactory } from './scheduling/plugins/queue-scorer.js';
 import { RANDOM_PICKER_TYPE, randomPickerFactory } from './scheduling/plugins/random-picker.js';
@@ -38,6 +39,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory);
   registry.register(NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory);
   registry.register(CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory);
+  registry.register(PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory);
   // Filters and the saturation detector
   registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
   registry.register(BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory);

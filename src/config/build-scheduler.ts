@@ -11,7 +11,7 @@ import { MaxScorePicker } from '../scheduling/plugins/max-score-picker.js';
 import { SingleProfileHandler, SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
 import type { PluginContext, PluginRegistry } from '../plugin/registry.js';
 import { Scheduler } from '../scheduling/scheduler.js';
-import { isDataProducer, isFilter, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
+import { isDataProducer, isFilter, isFirstResponseByteHook, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
 import type { Plugin } from '../plugin/plugin.js';
 import { ConfigError } from './decode.js';
 import type { EndpointPickerConfig } from './endpoint-picker-config.js';
@@ -22,6 +22,7 @@ const PRODUCERS_FOR: readonly (readonly [string, string])[] = [
   ['token-load-scorer', 'inflight-load-producer'],
   ['prefix-cache-scorer', 'approx-prefix-cache-producer'],
   ['no-hit-lru-scorer', 'approx-prefix-cache-producer'],
+  ['prefill-cost-scorer', 'approx-prefix-cache-producer'],
 ];
 
 /** A configuration turned into running parts: the scheduler and every plugin instance by name. */
@@ -121,6 +122,7 @@ export function buildScheduler(
     producers: all.filter(isDataProducer),
     preRequest: all.filter(isPreRequestHook),
     responseHeaders: all.filter(isResponseHeadersHook),
+    firstResponseByte: all.filter(isFirstResponseByteHook),
     requestEnd: all.filter(isRequestEndHook),
   };
   return { scheduler: new Scheduler(handler, profiles, metrics, hooks), plugins };

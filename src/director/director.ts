@@ -58,6 +58,8 @@ export interface DirectorOptions {
 /** What the protocol edge needs from the lifecycle; a Promise result is bounded by the decision deadline. */
 export interface RequestRouter {
   route(input: RoutingInput): RoutingDecision | Promise<RoutingDecision>;
+  /** The first byte of the response body arrived (at most once per decision, before `release`). */
+  firstResponseByte?(decision: RoutingDecision): void;
   release(decision: RoutingDecision): void;
 }
 
@@ -127,6 +129,12 @@ export class Director implements RequestRouter {
     const first = targets[0];
     if (first !== undefined) first.inFlight++;
     return { targets, destination, incomingModel, targetModel, priority, rewrittenBody, setHeaders, responseHeaders, scheduled };
+  }
+
+  /** Runs the first-response-byte hooks; the protocol edge calls it at most once per decision. */
+  firstResponseByte(decision: RoutingDecision): void {
+    const s = decision.scheduled;
+    if (s !== undefined) for (const h of this.scheduler.hooks.firstResponseByte) h.firstResponseByte(s.request, s.result);
   }
 
   /** Ends a routed request: in-flight accounting and request-end hooks. Call exactly once per decision. */

@@ -12,9 +12,11 @@
  * - `cachedBlocks` walks the hashes to the first miss and caps the hit at `floor((n − 1) / B)`
  *   blocks: the last prompt token is always recomputed.
  *
- * Storage is typed arrays plus one hash → block Map; no allocation per call except growing the
+ * Storage is typed arrays, the hash → block table included; no allocation per call except growing the
  * caller's block table. Synchronous; one instance per replica (nothing is shared between instances).
  */
+
+import { BlockHashTable } from './block-hash-table.js';
 
 const NONE = -1;
 
@@ -28,7 +30,7 @@ export class KvCache {
   readonly #hashOf: Float64Array;
   readonly #prev: Int32Array;
   readonly #next: Int32Array;
-  readonly #byHash = new Map<number, number>();
+  readonly #byHash: BlockHashTable;
   #head = NONE;
   #tail = NONE;
   #free = 0;
@@ -44,6 +46,7 @@ export class KvCache {
     this.#hashOf = new Float64Array(numBlocks).fill(NONE);
     this.#prev = new Int32Array(numBlocks);
     this.#next = new Int32Array(numBlocks);
+    this.#byHash = new BlockHashTable(numBlocks);
     for (let b = 0; b < numBlocks; b++) this.#append(b);
   }
 

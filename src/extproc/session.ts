@@ -78,6 +78,7 @@ export class ExtProcSession {
   #subsetHint: string[] | undefined;
   #decision: RoutingDecision | undefined;
   #released = false;
+  #responseStarted = false;
   #llm: LLMRequest | undefined;
   #modelPattern: { from: string; to: string } | undefined;
   #deadline: unknown;
@@ -270,6 +271,10 @@ export class ExtProcSession {
 
   #onResponseBody(body: Buffer | undefined, endOfStream: boolean): void {
     let chunk = body ?? Buffer.alloc(0);
+    if (!this.#responseStarted && chunk.length > 0 && this.#decision !== undefined && !this.#released) {
+      this.#responseStarted = true;
+      this.options.router.firstResponseByte?.(this.#decision);
+    }
     const pattern = this.#modelPattern;
     if (pattern !== undefined && chunk.length > 0) {
       // Reverse of the request's model rewrite, so clients see the model they asked for. A name split

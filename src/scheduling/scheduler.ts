@@ -2,17 +2,18 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError } from '../errors/errors.js';
 import type { SchedulerMetrics } from '../observability/metrics.js';
 import { ProfileRunner } from './profile-runner.js';
-import type { DataProducer, PreRequestHook, ProfileHandler, ProfileResult, ProfileSpec, RequestEndHook, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from './types.js';
+import type { DataProducer, FirstResponseByteHook, PreRequestHook, ProfileHandler, ProfileResult, ProfileSpec, RequestEndHook, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from './types.js';
 
 /** The request-lifecycle plugins around a scheduling cycle, in configuration order. */
 export interface LifecycleHooks {
   readonly producers: readonly DataProducer[];
   readonly preRequest: readonly PreRequestHook[];
   readonly responseHeaders: readonly ResponseHeadersHook[];
+  readonly firstResponseByte: readonly FirstResponseByteHook[];
   readonly requestEnd: readonly RequestEndHook[];
 }
 
-export const NO_HOOKS: LifecycleHooks = { producers: [], preRequest: [], responseHeaders: [], requestEnd: [] };
+export const NO_HOOKS: LifecycleHooks = { producers: [], preRequest: [], responseHeaders: [], firstResponseByte: [], requestEnd: [] };
 
 /** Safety bound on profile-handler rounds; real handlers need one or two. */
 const MAX_ROUNDS = 16;

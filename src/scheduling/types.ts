@@ -91,6 +91,14 @@ export interface ResponseHeadersHook extends Plugin {
   responseHeaders(request: SchedulingRequest, result: SchedulingResult, setHeaders: Map<string, string>): void;
 }
 
+/**
+ * Runs at most once per routed request, when the first byte of the model server's response body
+ * reaches the picker (for a streamed completion: its first token, so prefill is over). Never runs
+ * when the data plane does not send response bodies; `requestEnded` runs in every case.
+ */
+export interface FirstResponseByteHook extends Plugin {
+  firstResponseByte(request: SchedulingRequest, result: SchedulingResult): void;
+}
 /** Runs exactly once when a routed request's stream ends, completed or not. */
 export interface RequestEndHook extends Plugin {
   requestEnded(request: SchedulingRequest, result: SchedulingResult): void;
@@ -104,6 +112,9 @@ export function isPreRequestHook(p: Plugin): p is PreRequestHook {
 }
 export function isResponseHeadersHook(p: Plugin): p is ResponseHeadersHook {
   return typeof (p as Partial<ResponseHeadersHook>).responseHeaders === 'function';
+}
+export function isFirstResponseByteHook(p: Plugin): p is FirstResponseByteHook {
+  return typeof (p as Partial<FirstResponseByteHook>).firstResponseByte === 'function';
 }
 export function isRequestEndHook(p: Plugin): p is RequestEndHook {
   return typeof (p as Partial<RequestEndHook>).requestEnded === 'function';

@@ -1,16 +1,30 @@
 /**
  * The routing configurations `epp simulate` compares: named baselines and config files, and the
- * plugin registry they are built with (the built-ins plus the simulator-only round-robin picker).
+ * plugin registry they are built with (the built-ins plus the simulator-only round-robin and
+ * SGLang cache-aware pickers).
  */
 import type { ConfigSource } from '../config/load-config.js';
 import { registerBuiltins } from '../builtins.js';
 import { PluginRegistry } from '../plugin/registry.js';
+import { SGLANG_CACHE_AWARE_PICKER_TYPE, sglangCacheAwarePickerFactory } from './peers/sglang-cache-aware-picker.js';
 import { ROUND_ROBIN_PICKER_TYPE, roundRobinPickerFactory } from './round-robin-picker.js';
 
 const HEADER = 'apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n';
 
 function singlePicker(type: string): string {
   return `${HEADER}plugins:\n- type: ${type}\nschedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: ${type}\n`;
+}
+
+/**
+ * A peer router's picker over a prefix producer that matches whole prompts (peers match the full
+ * prompt: radix trees, block indexes), up to 128 Ki tokens.
+ */
+function wholePromptPrefixPicker(type: string, parameters = ''): string {
+  return (
+    `${HEADER}plugins:\n- type: approx-prefix-cache-producer\n  parameters: {maxPrefixTokensToMatch: 131072}\n- type: ${type}\n` +
+    (parameters === '' ? '' : `  parameters: ${parameters}\n`) +
+    `schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: ${type}\n`
+  );
 }
 
 /** Baseline name → where its configuration comes from. */
@@ -24,6 +38,12 @@ export const BASELINE_CONFIGS: ReadonlyMap<string, ConfigSource> = new Map<strin
     },
   ],
   ['llm-d-default', 'default'],
+  ['sglang-cache-aware', { text: wholePromptPrefixPicker(SGLANG_CACHE_AWARE_PICKER_TYPE) }],
+  // Dynamo's linear cost is our prefill-cost-scorer alone with Dynamo's weights: max-score over its
+  // min-max scores is argmin cost.
+  ['dynamo-cost', { text: wholePromptPrefixPicker('prefill-cost-scorer', '{decodeLoadScale: 1.0}') }],
+  // Ours: the same scorer costing prefill work only (an estimate of TTFT).
+  ['prefill-cost', { text: wholePromptPrefixPicker('prefill-cost-scorer') }],
 ]);
 
 /**
@@ -44,5 +64,6 @@ export function resolveSimulationConfig(config: SimulationConfig): { readonly la
 export function simulationRegistry(): PluginRegistry {
   const registry = registerBuiltins(new PluginRegistry());
   registry.register(ROUND_ROBIN_PICKER_TYPE, roundRobinPickerFactory);
+  registry.register(SGLANG_CACHE_AWARE_PICKER_TYPE, sglangCacheAwarePickerFactory);
   return registry;
 }

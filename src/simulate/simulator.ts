@@ -17,10 +17,11 @@ import { Director, type RoutingDecision } from '../director/director.js';
 import { expandHashIds } from '../engine/block-hashes.js';
 import { Engine } from '../engine/engine.js';
 import { engineProfile, type EngineProfile } from '../engine/profiles.js';
-import type { EngineResult } from '../engine/request.js';
+import type { EngineRequest, EngineResult } from '../engine/request.js';
 import { EppError } from '../errors/errors.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { resolveSimulationConfig, simulationRegistry, type SimulationConfig } from './baselines.js';
+import { FloatHashSet } from './float-hash-set.js';
 import { Prng } from './workload/prng.js';
 import type { WorkloadRequest } from './workload/workload-request.js';
 
@@ -30,6 +31,13 @@ export interface SimulationOptions {
   readonly workload: Iterable<WorkloadRequest>;
   /** Number of simulated replicas (endpoints), ≥ 1. */
   readonly replicas: number;
+  /**
+   * P/D: the first this many replicas are labelled `llm-d.ai/role: prefill`, the others `decode`
+   * (default 0: no role labels). A decision carrying `x-prefiller-host-port` runs a prefill leg there
+   * (one token, returning `kv_transfer_params`), then the decode leg on the destination, which pulls
+   * the prompt's KV instead of computing it — what the P/D sidecar does.
+   */
+  readonly prefillReplicas?: number;
   /** Engine profile name (see `ENGINE_PROFILES`) or the profile itself. */
   readonly profile: string | EngineProfile;
   /** Routing configuration: a baseline name, `'default'`, a config file path or a `ConfigSource`. */
@@ -71,14 +79,37 @@ export interface SimulationResult {
   /** Simulated span in seconds. */
   readonly spanS: number;
   readonly preemptions: number;
+  /** TTFT quantiles in ms at q = i / (length − 1) (the CDF for plots); empty when nothing completed. */
+  readonly ttftQuantilesMs: readonly number[];
+  /** Per replica, in endpoint order: where the load and the cache hits went. */
+  readonly perReplica: readonly ReplicaStats[];
+}
+
+/** One simulated replica's share of a run. */
+export interface ReplicaStats {
+  readonly name: string;
+  /** Requests routed to it. */
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly cachedTokens: number;
+  /** Prefix-cache blocks evicted (reused for other content). */
+  readonly evictions: number;
+  readonly preemptions: number;
+  /** TTFT median of its completed requests (ms). */
+  readonly ttftP50Ms: number;
 }
 
 /** The q-quantile (nearest rank) of `values`, or NaN when empty; sorts `values` in place. */
 export function quantile(values: Float64Array, q: number): number {
-  if (values.length === 0) return Number.NaN;
   values.sort();
-  const i = Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1));
-  return values[i] ?? Number.NaN;
+  return sortedQuantile(values, q);
+}
+
+/** The q-quantile (nearest rank) of ascending `sorted`, or NaN when empty. */
+function sortedQuantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i] ?? Number.NaN;
 }
 
 /** Grows a Float64Array log of numbers without per-value allocation. */
@@ -106,20 +137,32 @@ class NumberLog {
  * block hashes in arrival order. Hit rate = blocks already seen / blocks looked up.
  */
 class OracleCache {
-  readonly #seen = new Set<number>();
+  readonly #seen = new FloatHashSet(1 << 16);
   hits = 0;
   blocks = 0;
 
   observe(hashes: Float64Array): void {
-    for (const h of hashes) {
-      if (this.#seen.has(h)) this.hits++;
-      else this.#seen.add(h);
-    }
+    for (let i = 0; i < hashes.length; i++) if (!this.#seen.add(hashes[i] as number)) this.hits++;
     this.blocks += hashes.length;
   }
 }
 
 const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+const ROLE_LABEL = 'llm-d.ai/role';
+/** Set by the disaggregation handler on decisions that need a remote prefill (reference §7). */
+const PREFILLER_HEADER = 'x-prefiller-host-port';
+
+/** A disaggregated request: where its decode leg goes, and what its prefill leg found cached. */
+class PdFlight {
+  prefillCachedTokens = 0;
+  constructor(
+    readonly decodeReplica: number,
+    readonly request: EngineRequest,
+    readonly arrivalS: number,
+  ) {}
+}
+/** Intervals of the TTFT CDF kept for plots. */
+const CDF_POINTS = 200;
 
 /** Runs one configuration over the workload in virtual time (see the module doc). */
 export function runSimulation(options: SimulationOptions): SimulationResult {
@@ -136,8 +179,13 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const { label, source } = resolveSimulationConfig(options.config);
   const { scheduler } = buildScheduler(loadConfig(source), simulationRegistry(), { random, now: () => nowMs }, undefined, label);
   const datastore = new Datastore();
+  const prefillReplicas = options.prefillReplicas ?? 0;
+  if (!Number.isInteger(prefillReplicas) || prefillReplicas < 0 || prefillReplicas >= options.replicas) {
+    throw new RangeError(`prefillReplicas must be an integer in [0, replicas), got ${prefillReplicas}`);
+  }
+  const roleOf = (i: number): Record<string, string> => (prefillReplicas === 0 ? {} : { [ROLE_LABEL]: i < prefillReplicas ? 'prefill' : 'decode' });
   datastore.setEndpoints(
-    Array.from({ length: options.replicas }, (_, i) => ({ name: `replica-${i}`, address: `replica-${i}`, port: 8000, labels: {} })),
+    Array.from({ length: options.replicas }, (_, i) => ({ name: `replica-${i}`, address: `replica-${i}`, port: 8000, labels: roleOf(i) })),
   );
   const director = new Director(datastore, scheduler, { disableSubsetFilter: true, random });
   const endpoints = datastore.snapshot.endpoints;
@@ -149,7 +197,39 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   let promptTokens = 0;
   let lastFinishS = 0;
   const ttfts = new NumberLog();
-  const onFinish = (r: EngineResult): void => {
+  const replicaRequests = new Int32Array(options.replicas);
+  const replicaPrompt = new Float64Array(options.replicas);
+  const replicaCached = new Float64Array(options.replicas);
+  const replicaTtfts = Array.from({ length: options.replicas }, () => new NumberLog());
+  // P/D: requests between their prefill and decode legs (by prefill-leg id), and the prefill
+  // outcome of requests whose decode leg runs (by request id).
+  const awaitingDecode = new Map<string, PdFlight>();
+  const prefilled = new Map<string, PdFlight>();
+  const onPrefillFinish = (replica: number, r: EngineResult): void => {
+    const flight = awaitingDecode.get(r.request.id);
+    if (flight === undefined) return;
+    awaitingDecode.delete(r.request.id);
+    replicaPrompt[replica] = (replicaPrompt[replica] ?? 0) + r.request.promptTokens;
+    replicaCached[replica] = (replicaCached[replica] ?? 0) + r.cachedTokens;
+    const decodeEngine = engines[flight.decodeReplica];
+    if (r.finishReason !== 'length' || r.kvTransferParams === undefined || decodeEngine === undefined) {
+      // The sidecar falls back to computing the prompt on the decode replica.
+      decodeEngine?.advanceTo(r.finishS);
+      decodeEngine?.submit(flight.request);
+      return;
+    }
+    flight.prefillCachedTokens = r.cachedTokens;
+    prefilled.set(flight.request.id, flight);
+    decodeEngine.advanceTo(r.finishS);
+    decodeEngine.submit({ ...flight.request, pd: { role: 'decode', transfer: r.kvTransferParams } });
+  };
+  const onFinish = (replica: number, r: EngineResult): void => {
+    if (r.request.pd?.role === 'prefill') {
+      onPrefillFinish(replica, r);
+      return;
+    }
+    const flight = prefilled.get(r.request.id);
+    if (flight !== undefined) prefilled.delete(r.request.id);
     const decision = decisions.get(r.request.id);
     if (decision !== undefined) {
       decisions.delete(r.request.id);
@@ -161,12 +241,26 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       return;
     }
     completed++;
-    cachedTokens += r.cachedTokens;
+    // A disaggregated request's prompt was computed by its prefill leg: that leg's cache hits count.
+    const cached = flight === undefined ? r.cachedTokens : flight.prefillCachedTokens;
+    cachedTokens += cached;
     promptTokens += r.request.promptTokens;
-    ttfts.push(r.firstTokenS - r.arrivalS);
+    if (flight === undefined) {
+      replicaCached[replica] = (replicaCached[replica] ?? 0) + r.cachedTokens;
+      replicaPrompt[replica] = (replicaPrompt[replica] ?? 0) + r.request.promptTokens;
+    }
+    const ttft = r.firstTokenS - (flight === undefined ? r.arrivalS : flight.arrivalS);
+    ttfts.push(ttft);
+    replicaTtfts[replica]?.push(ttft);
   };
-  const engines = endpoints.map((e) => new Engine({ profile, engineId: e.name, listener: { onFinish } }));
-  const engineOf = new Map<Endpoint, Engine>(endpoints.map((e, i) => [e, engines[i] as Engine]));
+  const onToken = (request: EngineRequest, index: number): void => {
+    if (index !== 0) return;
+    const decision = decisions.get(request.id);
+    if (decision !== undefined) director.firstResponseByte(decision);
+  };
+  const engines = endpoints.map((e, i) => new Engine({ profile, engineId: e.name, listener: { onToken, onFinish: (r) => onFinish(i, r) } }));
+  const replicaOf = new Map<Endpoint, number>(endpoints.map((e, i) => [e, i]));
+  const replicaByHostPort = new Map<string, number>(endpoints.map((e, i) => [e.hostPort, i]));
 
   const scrape = (): void => {
     endpoints.forEach((e, i) => {
@@ -216,15 +310,28 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       throw err;
     }
     const target = decision.targets[0];
-    const engine = target === undefined ? undefined : engineOf.get(target);
-    if (engine === undefined) {
+    const replica = target === undefined ? undefined : replicaOf.get(target);
+    const engine = replica === undefined ? undefined : engines[replica];
+    if (replica === undefined || engine === undefined) {
       director.release(decision);
       failed++;
       return;
     }
     decisions.set(id, decision);
+    replicaRequests[replica] = (replicaRequests[replica] ?? 0) + 1;
     // The engine generates at least one token; a zero-length answer still costs one decode step.
-    engine.submit({ id, promptTokens: w.promptTokens, blockHashes: hashes, maxOutputTokens: Math.max(1, w.outputTokens) });
+    const request: EngineRequest = { id, promptTokens: w.promptTokens, blockHashes: hashes, maxOutputTokens: Math.max(1, w.outputTokens) };
+    const prefiller = decision.setHeaders.get(PREFILLER_HEADER);
+    const prefillReplica = prefiller === undefined ? undefined : replicaByHostPort.get(prefiller);
+    const prefillEngine = prefillReplica === undefined ? undefined : engines[prefillReplica];
+    if (prefillReplica === undefined || prefillEngine === undefined || prefillReplica === replica) {
+      engine.submit(request);
+      return;
+    }
+    replicaRequests[prefillReplica] = (replicaRequests[prefillReplica] ?? 0) + 1;
+    const legId = `${id}/prefill`;
+    awaitingDecode.set(legId, new PdFlight(replica, request, nowMs / 1000));
+    prefillEngine.submit({ ...request, id: legId, maxOutputTokens: 1, pd: { role: 'prefill' } });
   };
 
   const iterator = options.workload[Symbol.iterator]();
@@ -264,13 +371,26 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   let generated = 0;
   let preemptions = 0;
   const itls = new NumberLog();
-  for (const e of engines) {
+  const perReplica: ReplicaStats[] = [];
+  engines.forEach((e, i) => {
     const s = e.snapshot();
     generated += s.generationTokens;
     preemptions += s.preemptions;
     for (const v of s.itl.values()) itls.push(v);
-  }
+    perReplica.push({
+      name: endpoints[i]?.name ?? `replica-${i}`,
+      requests: replicaRequests[i] ?? 0,
+      promptTokens: replicaPrompt[i] ?? 0,
+      cachedTokens: replicaCached[i] ?? 0,
+      evictions: s.evictions,
+      preemptions: s.preemptions,
+      ttftP50Ms: quantile(replicaTtfts[i]?.toArray() ?? new Float64Array(0), 0.5) * 1000,
+    });
+  });
   const ttftValues = ttfts.toArray();
+  ttftValues.sort();
+  const ttftQuantilesMs: number[] = [];
+  if (ttftValues.length > 0) for (let i = 0; i <= CDF_POINTS; i++) ttftQuantilesMs.push(sortedQuantile(ttftValues, i / CDF_POINTS) * 1000);
   const spanS = requests === 0 ? 0 : lastFinishS - firstArrivalS;
   return {
     config: label,
@@ -287,5 +407,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     outputTokensPerSec: spanS > 0 ? generated / spanS : 0,
     spanS,
     preemptions,
+    ttftQuantilesMs,
+    perReplica,
   };
 }

@@ -3,11 +3,14 @@
  * every given routing configuration on simulated vLLM replicas in virtual time, prints a comparison
  * table and optionally writes the results as JSON.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ENGINE_PROFILES, engineProfile } from '../../engine/profiles.js';
 import { BASELINE_CONFIGS } from '../../simulate/baselines.js';
 import { runSimulation, type SimulationResult } from '../../simulate/simulator.js';
+import { hitRateSvg, ttftCdfSvg } from '../../simulate/svg-plots.js';
 import { loadMooncake } from '../../simulate/workload/mooncake.js';
+import { AGENTIC_DEFAULTS, generateAgentic } from '../../simulate/workload/agentic.js';
 import { generateSharedPrefix } from '../../simulate/workload/shared-prefix.js';
 import type { WorkloadRequest } from '../../simulate/workload/workload-request.js';
 import type { Command } from '../command.js';
@@ -15,13 +18,16 @@ import { UsageError, type Flags, type FlagSpec } from '../flags.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'workload', kind: 'string', default: '', help: 'Mooncake JSONL trace to replay' },
-  { name: 'synthetic', kind: 'string', default: '', help: 'synthetic workload instead of --workload: shared-prefix' },
+  { name: 'synthetic', kind: 'string', default: '', help: 'synthetic workload instead of --workload: shared-prefix | agentic' },
   { name: 'num-groups', kind: 'int', default: 8, help: 'shared-prefix: groups (one system prompt each)' },
   { name: 'prompts-per-group', kind: 'int', default: 16, help: 'shared-prefix: users per group' },
   { name: 'system-prompt-len', kind: 'int', default: 2048, help: 'shared-prefix: system prompt tokens' },
   { name: 'question-len', kind: 'int', default: 256, help: 'shared-prefix: question tokens' },
   { name: 'output-len', kind: 'int', default: 128, help: 'shared-prefix: output tokens' },
   { name: 'qps', kind: 'string', default: '10', help: 'shared-prefix: mean arrival rate (requests/s)' },
+  { name: 'tenants', kind: 'int', default: AGENTIC_DEFAULTS.tenants, help: 'agentic: tenants (one system prompt with tools each, Zipf popularity)' },
+  { name: 'sessions', kind: 'int', default: AGENTIC_DEFAULTS.sessions, help: 'agentic: agent sessions (multi-turn, context growing by output and tool result)' },
+  { name: 'session-rate', kind: 'string', default: String(AGENTIC_DEFAULTS.sessionRate), help: 'agentic: session starts per second' },
   { name: 'replicas', kind: 'int', default: 4, help: 'simulated vLLM replicas' },
   { name: 'profile', kind: 'string', default: 'llama-8b-h100', help: `engine profile: ${[...ENGINE_PROFILES.keys()].join(' | ')}` },
   { name: 'rate-scale', kind: 'string', default: '1', help: 'arrival-rate multiplier (2 = twice as fast)' },
@@ -30,6 +36,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'scrape-interval', kind: 'duration', default: 50, help: 'virtual time between metrics scrapes' },
   { name: 'staleness', kind: 'duration', default: 2000, help: 'scraped metrics older than this are unknown' },
   { name: 'json', kind: 'string', default: '', help: 'also write the results to this JSON file' },
+  { name: 'plots', kind: 'string', default: '', help: 'also write SVG plots (ttft-cdf.svg, hit-rate.svg) into this directory' },
   { name: 'limit', kind: 'int', default: 0, help: 'use only the first N requests (0 = all)' },
 ];
 
@@ -52,9 +59,18 @@ async function loadWorkload(flags: Flags): Promise<WorkloadRequest[]> {
   const rateScale = positiveNumber(flags, 'rate-scale');
   const limit = flags.number('limit');
   if (limit < 0) throw new UsageError('--limit must not be negative');
-  if ((file === '') === (synthetic === '')) throw new UsageError('give exactly one of --workload FILE and --synthetic shared-prefix');
+  if ((file === '') === (synthetic === '')) throw new UsageError('give exactly one of --workload FILE and --synthetic shared-prefix|agentic');
   if (file !== '') return loadMooncake(file, { rateScale, ...(limit > 0 ? { limit } : {}) });
-  if (synthetic !== 'shared-prefix') throw new UsageError(`--synthetic must be shared-prefix, not "${synthetic}"`);
+  if (synthetic === 'agentic') {
+    const all = generateAgentic({
+      tenants: positiveInt(flags, 'tenants'),
+      sessions: positiveInt(flags, 'sessions'),
+      sessionRate: positiveNumber(flags, 'session-rate') * rateScale,
+      seed: flags.number('seed'),
+    });
+    return limit > 0 ? all.slice(0, limit) : all;
+  }
+  if (synthetic !== 'shared-prefix') throw new UsageError(`--synthetic must be shared-prefix or agentic, not "${synthetic}"`);
   const all = generateSharedPrefix({
     numGroups: positiveInt(flags, 'num-groups'),
     promptsPerGroup: positiveInt(flags, 'prompts-per-group'),
@@ -71,9 +87,16 @@ function fmt(v: number, digits: number): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '-';
 }
 
+/** Hot-spotting: uncached prompt tokens of the busiest replica over the mean (1 = even prefill work). */
+export function loadSpread(r: SimulationResult): number {
+  const work = r.perReplica.map((p) => p.promptTokens - p.cachedTokens);
+  const mean = work.reduce((s, w) => s + w, 0) / Math.max(1, work.length);
+  return mean > 0 ? Math.max(...work) / mean : Number.NaN;
+}
+
 /** The comparison table printed on stdout. */
 export function formatResults(oracleHitRate: number, results: readonly SimulationResult[]): string {
-  const header = ['config', 'requests', 'hit rate', 'TTFT p50 ms', 'TTFT p90 ms', 'TTFT p99 ms', 'ITL p50 ms', 'output tok/s'];
+  const header = ['config', 'requests', 'hit rate', 'TTFT p50 ms', 'TTFT p90 ms', 'TTFT p99 ms', 'ITL p50 ms', 'output tok/s', 'load max/mean'];
   const rows = results.map((r) => [
     r.config,
     String(r.requests),
@@ -83,6 +106,7 @@ export function formatResults(oracleHitRate: number, results: readonly Simulatio
     fmt(r.ttftP99Ms, 1),
     fmt(r.itlP50Ms, 2),
     fmt(r.outputTokensPerSec, 1),
+    fmt(loadSpread(r), 2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
@@ -102,6 +126,12 @@ export function resultsJson(oracleHitRate: number, results: readonly SimulationR
       ttftP99Ms: r.ttftP99Ms,
       itlP50Ms: r.itlP50Ms,
       outputTokensPerSec: r.outputTokensPerSec,
+      completed: r.completed,
+      rejected: r.rejected,
+      failed: r.failed,
+      preemptions: r.preemptions,
+      loadSpread: loadSpread(r),
+      perReplica: r.perReplica,
     })),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -147,5 +177,12 @@ export const simulateCommand: Command = {
     process.stdout.write(formatResults(oracle, results));
     const jsonPath = flags.string('json');
     if (jsonPath !== '') writeFileSync(jsonPath, resultsJson(oracle, results));
+    const plots = flags.string('plots');
+    if (plots !== '') {
+      mkdirSync(plots, { recursive: true });
+      const what = `${workload.length} requests, ${replicas} × ${profileName}`;
+      writeFileSync(join(plots, 'ttft-cdf.svg'), ttftCdfSvg(results, `TTFT CDF (${what})`));
+      writeFileSync(join(plots, 'hit-rate.svg'), hitRateSvg(oracle, results, `Prefix-cache hit rate (${what})`));
+    }
   },
 };

@@ -8,8 +8,9 @@
  *
  * Token estimate (the reference's, from body size): `in = max(1, ⌊bodyBytes / 4⌋)`,
  * `tokens = in + round(1.5 · in)` (prompt plus expected output, 2.5 × in); 0 without a body.
- * The reference releases a prefill target's share at the first response byte; this framework has
- * no start-of-stream hook, so every share is released at the end of the stream.
+ * A P/D prefill target's share (the `prefill` profile's target, when it is not also the primary) is
+ * released at the first response byte, as the reference does: prefill is over by then; the rest at
+ * the end of the stream (or all of it then, when no response byte was seen).
  *
  * ```yaml
  * - type: inflight-load-producer     # no parameters
@@ -21,7 +22,8 @@
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { StateKey } from '../cycle-state.js';
 import type { PluginFactory } from '../../plugin/registry.js';
-import type { DataProducer, PreRequestHook, RequestEndHook, SchedulingRequest, SchedulingResult } from '../types.js';
+import type { DataProducer, FirstResponseByteHook, PreRequestHook, RequestEndHook, SchedulingRequest, SchedulingResult } from '../types.js';
+import { PREFILL_PROFILE_NAME } from './approx-prefix-cache-producer.js';
 import type { TypedName } from '../../plugin/plugin.js';
 import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js';
 
@@ -54,11 +56,13 @@ interface Load {
 
 /** What one request added, so its end removes exactly that. */
 interface Added {
-  readonly names: readonly string[];
+  readonly names: string[];
   readonly tokens: number;
+  /** The prefill target's name while its share is still counted. */
+  prefill: string | undefined;
 }
 
-export class InFlightLoadProducer implements DataProducer, PreRequestHook, RequestEndHook, InFlightLoad {
+export class InFlightLoadProducer implements DataProducer, PreRequestHook, FirstResponseByteHook, RequestEndHook, InFlightLoad {
   readonly typedName: TypedName;
   readonly #load = new Map<string, Load>();
   // Per instance: two configured producers must not release each other's additions.
@@ -85,6 +89,8 @@ export class InFlightLoadProducer implements DataProducer, PreRequestHook, Reque
     if (request.state.get(this.#added) !== undefined) return;
     const tokens = estimateRequestTokens(request);
     const names: string[] = [];
+    const primary = result.profileResults.get(result.primaryProfileName)?.targets[0];
+    const prefill = result.primaryProfileName === PREFILL_PROFILE_NAME ? undefined : result.profileResults.get(PREFILL_PROFILE_NAME)?.targets[0];
     for (const r of result.profileResults.values()) {
       const target = r?.targets[0];
       if (target === undefined) continue;
@@ -96,20 +102,32 @@ export class InFlightLoadProducer implements DataProducer, PreRequestHook, Reque
       }
       names.push(target.name);
     }
-    request.state.set(this.#added, { names, tokens });
+    request.state.set(this.#added, { names, tokens, prefill: prefill !== undefined && prefill !== primary ? prefill.name : undefined });
+  }
+
+  firstResponseByte(request: SchedulingRequest): void {
+    const added = request.state.get(this.#added);
+    if (added?.prefill === undefined) return;
+    const i = added.names.indexOf(added.prefill);
+    added.prefill = undefined;
+    if (i < 0) return;
+    const [name] = added.names.splice(i, 1);
+    if (name !== undefined) this.#take(name, added.tokens);
   }
 
   requestEnded(request: SchedulingRequest): void {
     const added = request.state.get(this.#added);
     if (added === undefined) return;
     request.state.set(this.#added, undefined);
-    for (const name of added.names) {
-      const load = this.#load.get(name);
-      if (load === undefined) continue;
-      load.requests = Math.max(0, load.requests - 1);
-      load.tokens = Math.max(0, load.tokens - added.tokens);
-      if (load.requests === 0) this.#load.delete(name);
-    }
+    for (const name of added.names) this.#take(name, added.tokens);
+  }
+
+  #take(name: string, tokens: number): void {
+    const load = this.#load.get(name);
+    if (load === undefined) return;
+    load.requests = Math.max(0, load.requests - 1);
+    load.tokens = Math.max(0, load.tokens - tokens);
+    if (load.requests === 0) this.#load.delete(name);
   }
 }
 

@@ -17,6 +17,7 @@
  */
 import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
 import { mix32, Prng } from './prng.js';
+import { chainedBlockIds, type TokenSegment } from './chained-block-ids.js';
 import { SegmentedPrompt } from './prompt-text.js';
 import { TextBank } from './text-bank.js';
 import { WorkloadError } from './workload-error.js';
@@ -46,11 +47,6 @@ export interface SharedPrefixOptions {
   readonly blockTokens?: number;
   /** Bank the texts come from; default a fresh `TextBank` seeded with `seed`. */
   readonly bank?: TextBank;
-}
-
-interface TokenSegment {
-  readonly key: number;
-  readonly tokens: number;
 }
 
 /**
@@ -116,41 +112,4 @@ export function generateSharedPrefix(options: SharedPrefixOptions): WorkloadRequ
 
 function requireInt(name: string, value: number, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) throw new WorkloadError(`${name} must be an integer ≥ ${min}, got ${value}`);
-}
-
-/**
- * Chained block ids of a prompt made of `segments`: block i's identity is the previous block's id
- * plus the (key, offset, length) pieces covering its tokens, interned in `interned` (shared by all
- * prompts of a workload, so equal prefixes get equal ids). The last block may be partial.
- */
-function chainedBlockIds(segments: readonly TokenSegment[], blockTokens: number, interned: Map<string, number>): number[] {
-  const ids: number[] = [];
-  let previous = -1;
-  let index = 0;
-  let offset = 0;
-  let remaining = segments.reduce((sum, s) => sum + s.tokens, 0);
-  while (remaining > 0) {
-    let need = Math.min(blockTokens, remaining);
-    remaining -= need;
-    let identity = `${previous}|`;
-    while (need > 0) {
-      const segment = segments[index] as TokenSegment;
-      const take = Math.min(segment.tokens - offset, need);
-      if (take > 0) identity += `${segment.key}@${offset}+${take};`;
-      offset += take;
-      need -= take;
-      if (offset === segment.tokens) {
-        index++;
-        offset = 0;
-      }
-    }
-    let id = interned.get(identity);
-    if (id === undefined) {
-      id = interned.size;
-      interned.set(identity, id);
-    }
-    ids.push(id);
-    previous = id;
-  }
-  return ids;
 }

@@ -7,14 +7,14 @@ import { StateKey } from '../../../src/scheduling/cycle-state.js';
 import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker.js';
 import { SingleProfileHandler } from '../../../src/scheduling/plugins/single-profile-handler.js';
 import { Scheduler } from '../../../src/scheduling/scheduler.js';
-import type { DataProducer, Filter, PreRequestHook, RequestEndHook, Scorer, SchedulingRequest } from '../../../src/scheduling/types.js';
+import type { DataProducer, Filter, FirstResponseByteHook, PreRequestHook, RequestEndHook, Scorer, SchedulingRequest } from '../../../src/scheduling/types.js';
 
 const SEEN = new StateKey<string>('seen');
 const llm: LLMRequest = { api: 'completions', model: 'm', stream: false, cacheSalt: undefined, body: { model: 'm', prompt: 'p' }, bodyBytes: 10 };
 
 function setup(filterAll = false): { director: Director; log: string[]; datastore: Datastore } {
   const log: string[] = [];
-  const lifecycle: DataProducer & PreRequestHook & RequestEndHook & Scorer = {
+  const lifecycle: DataProducer & PreRequestHook & FirstResponseByteHook & RequestEndHook & Scorer = {
     typedName: { type: 'test', name: 't' },
     produce: (r: SchedulingRequest) => {
       log.push('produce');
@@ -28,6 +28,7 @@ function setup(filterAll = false): { director: Director; log: string[]; datastor
       log.push(`preRequest:${result.primaryProfileName}`);
       headers.set('x-test', 'yes');
     },
+    firstResponseByte: () => log.push('first-byte'),
     requestEnded: () => log.push('ended'),
   };
   const dropAll: Filter = { typedName: { type: 'drop', name: 'drop' }, filter: () => [] };
@@ -35,7 +36,7 @@ function setup(filterAll = false): { director: Director; log: string[]; datastor
     new SingleProfileHandler('h'),
     [{ name: 'default', filters: filterAll ? [dropAll] : [], scorers: [{ scorer: lifecycle, weight: 1 }], picker: new MaxScorePicker('p', 1) }],
     undefined,
-    { producers: [lifecycle], preRequest: [lifecycle], responseHeaders: [], requestEnd: [lifecycle] },
+    { producers: [lifecycle], preRequest: [lifecycle], responseHeaders: [], firstResponseByte: [lifecycle], requestEnd: [lifecycle] },
   );
   const datastore = new Datastore();
   datastore.setEndpoints([{ name: 'a', address: '10.0.0.1', port: 8000, labels: {} }]);
@@ -49,8 +50,9 @@ describe('Director', () => {
     expect(d.destination).toBe('10.0.0.1:8000');
     expect(d.setHeaders.get('x-test')).toBe('yes');
     expect(datastore.snapshot.endpoints[0]?.inFlight).toBe(1);
+    director.firstResponseByte(d);
     director.release(d);
-    expect(log).toEqual(['produce', 'score:produced', 'preRequest:default', 'ended']);
+    expect(log).toEqual(['produce', 'score:produced', 'preRequest:default', 'first-byte', 'ended']);
     expect(datastore.snapshot.endpoints[0]?.inFlight).toBe(0);
   });
 

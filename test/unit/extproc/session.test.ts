@@ -11,10 +11,14 @@ import { endpoint } from '../../helpers/endpoints.js';
 class FakeRouter implements RequestRouter {
   inputs: RoutingInput[] = [];
   released = 0;
+  firstBytes = 0;
   constructor(private readonly impl: (input: RoutingInput) => RoutingDecision | Promise<RoutingDecision>) {}
   route(input: RoutingInput): RoutingDecision | Promise<RoutingDecision> {
     this.inputs.push(input);
     return this.impl(input);
+  }
+  firstResponseByte(): void {
+    this.firstBytes++;
   }
   release(): void {
     this.released++;
@@ -148,6 +152,21 @@ describe('ExtProcSession', () => {
     h.body('x'.repeat(100), false);
     expect(status(h.sent[0])).toBe(413);
     expect(router.inputs).toHaveLength(0);
+  });
+
+  it('reports the first non-empty response body chunk once, before the release', () => {
+    const router = new FakeRouter(() => decision());
+    const h = harness(router);
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    h.msg({ request: 'response_headers', response_headers: { headers: { headers: [] }, end_of_stream: false } });
+    h.msg({ request: 'response_body', response_body: { body: Buffer.alloc(0), end_of_stream: false } });
+    expect(router.firstBytes).toBe(0);
+    h.msg({ request: 'response_body', response_body: { body: Buffer.from('data: {}'), end_of_stream: false } });
+    h.msg({ request: 'response_body', response_body: { body: Buffer.from('data: [DONE]'), end_of_stream: true } });
+    h.session.onStreamEnd();
+    expect(router.firstBytes).toBe(1);
+    expect(router.released).toBe(1);
   });
 
   it('releases the routed request exactly once, however the stream ends', () => {

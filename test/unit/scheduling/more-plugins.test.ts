@@ -173,6 +173,23 @@ describe('inflight-load-producer', () => {
     expect([producer.requests(decode), producer.requests(prefill), producer.tokens(prefill)]).toEqual([0, 0, 0]);
   });
 
+  it("releases the prefill target's share at the first response byte, the decode target's at the end", () => {
+    const producer = new InFlightLoadProducer('inflight');
+    const [decode, prefill] = [endpoint(0), endpoint(1)];
+    const req = schedulingRequest({ llm: llm(40) });
+    producer.preRequest(req, result(decode, { prefill }));
+    producer.firstResponseByte(req);
+    producer.firstResponseByte(req);
+    expect([producer.requests(decode), producer.requests(prefill), producer.tokens(prefill)]).toEqual([1, 0, 0]);
+    producer.requestEnded(req);
+    expect([producer.requests(decode), producer.requests(prefill)]).toEqual([0, 0]);
+    // Without P/D the first byte releases nothing.
+    const plain = schedulingRequest({ llm: llm(40) });
+    producer.preRequest(plain, result(decode));
+    producer.firstResponseByte(plain);
+    expect(producer.requests(decode)).toBe(1);
+  });
+
   it('counts by endpoint name, so a replaced endpoint object keeps its load', () => {
     const producer = new InFlightLoadProducer('inflight');
     producer.preRequest(schedulingRequest({ llm: llm(40) }), result(endpoint(3)));

@@ -31,17 +31,29 @@ describe('epp simulate', () => {
     await run([
       '--synthetic', 'shared-prefix', '--num-groups', '3', '--prompts-per-group', '5', '--system-prompt-len', '512',
       '--question-len', '32', '--output-len', '8', '--qps', '50', '--replicas', '2', '--profile', 'llama-8b-h100',
-      '--rate-scale', '2', '--seed', '4', '--config', 'random', '--config=llm-d-default', '--json', out,
+      '--rate-scale', '2', '--seed', '4', '--config', 'random', '--config=llm-d-default', '--json', out, '--plots', join(dir, 'plots'),
     ]);
     const doc = JSON.parse(readFileSync(out, 'utf8')) as { oracleHitRate: number; results: Record<string, unknown>[] };
     expect(typeof doc.oracleHitRate).toBe('number');
     expect(doc.results.map((r) => r.config)).toEqual(['random', 'llm-d-default']);
     for (const r of doc.results) {
-      expect(Object.keys(r).sort()).toEqual(['config', 'hitRate', 'itlP50Ms', 'outputTokensPerSec', 'requests', 'ttftP50Ms', 'ttftP90Ms', 'ttftP99Ms']);
+      // The shape, plus diagnostics.
+      expect(Object.keys(r)).toEqual(expect.arrayContaining(['config', 'hitRate', 'itlP50Ms', 'outputTokensPerSec', 'requests', 'ttftP50Ms', 'ttftP90Ms', 'ttftP99Ms']));
       expect(r.requests).toBe(15);
+      expect(r.perReplica).toHaveLength(2);
     }
+    expect(readFileSync(join(dir, 'plots', 'ttft-cdf.svg'), 'utf8')).toMatch(/^<svg[^]*<polyline[^]*<\/svg>\n$/);
+    expect(readFileSync(join(dir, 'plots', 'hit-rate.svg'), 'utf8')).toMatch(/oracle/);
     expect(stdout.join('')).toMatch(/llm-d-default/);
     expect(stdout.join('')).toMatch(/oracle hit rate/);
+  });
+
+  it('generates an agentic workload', async () => {
+    const out = join(dir, 'out.json');
+    await run(['--synthetic', 'agentic', '--tenants', '3', '--sessions', '6', '--session-rate', '5', '--replicas', '2', '--config', 'prefill-cost', '--json', out]);
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as { results: { requests: number; hitRate: number }[] };
+    expect(doc.results[0]?.requests).toBeGreaterThanOrEqual(6);
+    expect(doc.results[0]?.hitRate).toBeGreaterThan(0);
   });
 
   it('replays a Mooncake trace with --limit', async () => {

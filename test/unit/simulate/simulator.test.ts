@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSimulationConfig } from '../../../src/simulate/baselines.js';
+import { BASELINE_CONFIGS, resolveSimulationConfig } from '../../../src/simulate/baselines.js';
 import { quantile, runSimulation } from '../../../src/simulate/simulator.js';
+import { generateAgentic } from '../../../src/simulate/workload/agentic.js';
 import { generateSharedPrefix } from '../../../src/simulate/workload/shared-prefix.js';
 
 const WORKLOAD = generateSharedPrefix({ numGroups: 6, promptsPerGroup: 10, systemPromptLen: 1024, questionLen: 64, outputLen: 16, qps: 20, seed: 3 });
@@ -32,7 +33,7 @@ describe('runSimulation', () => {
   });
 
   it('the oracle hit rate bounds every configuration', () => {
-    for (const config of ['random', 'round-robin', 'least-queue', 'llm-d-default']) {
+    for (const config of BASELINE_CONFIGS.keys()) {
       const r = runSimulation({ ...BASE, config });
       expect(r.oracleHitRate).toBeGreaterThan(0);
       expect(r.hitRate).toBeLessThanOrEqual(r.oracleHitRate + 1e-12);
@@ -51,6 +52,25 @@ describe('runSimulation', () => {
     const roundRobin = runSimulation({ ...opts, config: 'round-robin' });
     expect({ ...blind, config: '' }).toEqual({ ...roundRobin, config: '' });
     expect({ ...fresh, config: '' }).not.toEqual({ ...roundRobin, config: '' });
+  });
+
+  it('reports where requests went: per-replica counts add up to the whole', () => {
+    const r = runSimulation({ ...BASE, config: 'prefill-cost' });
+    expect(r.perReplica).toHaveLength(4);
+    expect(r.perReplica.reduce((s, p) => s + p.requests, 0)).toBe(r.completed);
+    expect(r.perReplica.reduce((s, p) => s + p.cachedTokens, 0) / r.perReplica.reduce((s, p) => s + p.promptTokens, 0)).toBeCloseTo(r.hitRate, 12);
+  });
+
+  it('on a small agentic workload the prefix-aware configs beat random on hit rate and TTFT p90', () => {
+    const workload = generateAgentic({ tenants: 6, sessions: 60, sessionRate: 2, seed: 5 });
+    const opts = { workload, replicas: 4, profile: 'llama-8b-h100', seed: 1 } as const;
+    const random = runSimulation({ ...opts, config: 'random' });
+    for (const config of ['llm-d-default', 'sglang-cache-aware', 'prefill-cost']) {
+      const r = runSimulation({ ...opts, config });
+      expect(r.hitRate, config).toBeGreaterThan(random.hitRate);
+      expect(r.ttftP90Ms, config).toBeLessThan(random.ttftP90Ms);
+      expect(r.hitRate, config).toBeGreaterThan(0.85 * r.oracleHitRate);
+    }
   });
 
   it('accepts a lazy iterable workload', () => {
