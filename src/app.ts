@@ -30,6 +30,8 @@ import { CoreMetricsExtractor, MetricsDataSource, coreMetricsExtractorFactory, m
 import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-collector.js';
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
+import { KubernetesDiscovery, type KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
+import { createLeaderHealthHandlers } from './kube/leader-health.js';
 
 export interface PickerOptions {
   readonly host: string;
@@ -41,8 +43,11 @@ export interface PickerOptions {
   /** Directory with tls.crt/tls.key; '' = self-signed at start. */
   readonly certPath: string;
   readonly config: ConfigSource;
-  /** Exactly one discovery source: a watched file, or a fixed list (demo, tests). */
-  readonly discovery: { readonly endpointsFile: string } | { readonly endpoints: readonly EndpointSpec[]; readonly objectives?: ReadonlyMap<string, number> };
+  /** Exactly one discovery source: a watched file, a fixed list (demo, tests), or Kubernetes (InferencePool or standalone selector). */
+  readonly discovery:
+    | { readonly endpointsFile: string }
+    | { readonly endpoints: readonly EndpointSpec[]; readonly objectives?: ReadonlyMap<string, number> }
+    | { readonly kubernetes: KubernetesDiscoveryConfig };
   readonly maxRequestBodyBytes: number;
   readonly decisionTimeoutMs: number;
   readonly requestBodyMode: BodyMode;
@@ -159,6 +164,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   datastore.onChange((snapshot) => collector.sync(snapshot.endpoints));
   metrics.attachPool(options.poolName, () => datastore.snapshot.endpoints);
   let fileSource: EndpointsFileSource | undefined;
+  let kube: KubernetesDiscovery | undefined;
   if ('endpointsFile' in options.discovery) {
     fileSource = new EndpointsFileSource({
       path: options.discovery.endpointsFile,
@@ -169,6 +175,14 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       },
     });
     fileSource.start();
+  } else if ('kubernetes' in options.discovery) {
+    kube = new KubernetesDiscovery({
+      ...options.discovery.kubernetes,
+      logger,
+      onEndpoints: (specs) => datastore.setEndpoints(specs),
+      onObjectives: (priorities) => datastore.setObjectives(priorities),
+    });
+    kube.start();
   } else {
     datastore.setObjectives(options.discovery.objectives ?? new Map());
     datastore.setEndpoints(options.discovery.endpoints);
@@ -179,7 +193,10 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     random,
     ...(saturationDetector === undefined ? {} : { saturationDetector }),
   });
-  const health = new HealthState(() => datastore.synced);
+  // Kubernetes discovery un-syncs when its pool is deleted; the datastore never does.
+  const health = new HealthState(() => datastore.synced && (kube === undefined || kube.synced));
+  const leaderElector = kube?.leaderElection === true ? kube : undefined;
+  const healthHandlers = () => (leaderElector === undefined ? createHealthHandlers(health) : createLeaderHealthHandlers(health, () => leaderElector.leader));
   const streams = new StreamTracker();
   const extProcServer = new Server({
     'grpc.max_receive_message_length': options.maxRequestBodyBytes + MIB,
@@ -203,9 +220,9 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       streams,
     ),
   );
-  if (options.healthChecking) extProcServer.addService(healthServiceDefinition, createHealthHandlers(health));
+  if (options.healthChecking) extProcServer.addService(healthServiceDefinition, healthHandlers());
   const healthServer = new Server();
-  healthServer.addService(healthServiceDefinition, createHealthHandlers(health));
+  healthServer.addService(healthServiceDefinition, healthHandlers());
 
   const started: { close: () => Promise<void> }[] = [];
   try {
@@ -230,6 +247,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       stopping ??= (async () => {
         health.startDraining();
         fileSource?.close();
+        await kube?.close();
         collector.stop();
         const force = setTimeout(() => extProcServer.forceShutdown(), graceMs);
         await new Promise<void>((r) => extProcServer.tryShutdown(() => r()));
@@ -243,6 +261,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     return { grpcPort, grpcHealthPort, metricsPort, datastore, metrics, health, streams, shutdown };
   } catch (err) {
     fileSource?.close();
+    await kube?.close();
     collector.stop();
     extProcServer.forceShutdown();
     healthServer.forceShutdown();

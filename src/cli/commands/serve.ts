@@ -1,9 +1,60 @@
 /** `epp serve`: the ext_proc endpoint picker, with llm-d's flags and defaults. */
-import { startPicker } from '../../app.js';
+import { startPicker, type PickerOptions } from '../../app.js';
 import type { ConfigSource } from '../../config/load-config.js';
+import { defaultPoolNamespace } from '../../kube/kube-client.js';
+import { LabelSelectorError, parseLabelSelector } from '../../kube/label-selector.js';
+import { poolResource } from '../../kube/pool-spec.js';
 import { createLogger } from '../../observability/logger.js';
 import { untilSignal, type Command } from '../command.js';
 import { UsageError, type Flags, type FlagSpec } from '../flags.js';
+
+/**
+ * The reference's flags this build accepts so its charts' arguments work unchanged, but does not act
+ * on (Go runtime, zap logging, OTLP tracing, metrics authentication). A non-default value is logged.
+ */
+const IGNORED_FLAGS: readonly (FlagSpec & { readonly why: string })[] = [
+  { name: 'metrics-endpoint-auth', kind: 'bool', default: true, help: 'accepted; /metrics is not authenticated here (restrict it with a NetworkPolicy)', why: '/metrics has no authentication in this build' },
+  { name: 'enable-pprof', kind: 'bool', default: true, help: 'accepted; there are no Go pprof handlers', why: 'no pprof handlers' },
+  { name: 'tracing', kind: 'bool', default: true, help: 'accepted; OTLP tracing is not implemented', why: 'tracing is not implemented' },
+  { name: 'enable-cert-reload', kind: 'bool', default: false, help: 'accepted; certificates are read at start (restart to rotate)', why: 'certificates are read at start only' },
+  { name: 'refresh-prometheus-metrics-interval', kind: 'duration', default: 5000, help: 'accepted; pool gauges are computed on each /metrics scrape', why: 'pool gauges are computed per scrape' },
+  { name: 'zap-encoder', kind: 'string', default: '', help: 'accepted; logs are always JSON (pino)', why: 'logs are always JSON' },
+  { name: 'zap-log-level', kind: 'string', default: '', help: 'accepted; use -v', why: 'use -v for verbosity' },
+  { name: 'zap-devel', kind: 'bool', default: false, help: 'accepted; ignored', why: 'ignored' },
+  { name: 'zap-stacktrace-level', kind: 'string', default: '', help: 'accepted; ignored', why: 'ignored' },
+  { name: 'zap-time-encoding', kind: 'string', default: '', help: 'accepted; ignored', why: 'ignored' },
+  { name: 'model-server-metrics-port', kind: 'int', default: 0, help: 'deprecated and ignored: endpoints are scraped on their own port', why: 'scraping uses each endpoint\'s port' },
+  { name: 'model-server-metrics-scheme', kind: 'string', default: 'http', help: 'deprecated: set metrics-data-source parameters.scheme', why: 'use metrics-data-source parameters' },
+  { name: 'model-server-metrics-path', kind: 'string', default: '/metrics', help: 'deprecated: set metrics-data-source parameters.path', why: 'use metrics-data-source parameters' },
+  { name: 'model-server-metrics-https-insecure-skip-verify', kind: 'bool', default: true, help: 'deprecated: set metrics-data-source parameters', why: 'use metrics-data-source parameters' },
+];
+
+/** Metric-name flags the reference keeps but rejects when set (engine mappings moved to the config). */
+const REJECTED_FLAGS: readonly string[] = [
+  'total-queued-requests-metric',
+  'total-running-requests-metric',
+  'kv-cache-usage-percentage-metric',
+  'lora-info-metric',
+  'cache-info-metric',
+];
+
+const COMPAT_FLAGS: readonly FlagSpec[] = [
+  ...IGNORED_FLAGS.map(({ why: _why, ...spec }) => spec),
+  ...REJECTED_FLAGS.map((name): FlagSpec => ({ name, kind: 'string', default: '', help: 'deprecated: rejected when set; use core-metrics-extractor parameters.engineConfigs' })),
+];
+
+/** Rejects the retired metric-name flags and names every accepted-but-ignored flag set to a non-default value. */
+export function compatibilityNotes(flags: Flags): string[] {
+  for (const name of REJECTED_FLAGS) {
+    if (flags.string(name) !== '') throw new UsageError(`--${name} is no longer supported: map engine metrics with core-metrics-extractor parameters.engineConfigs in the config file`);
+  }
+  const notes: string[] = [];
+  for (const f of IGNORED_FLAGS) {
+    const value = f.kind === 'bool' ? flags.bool(f.name) : f.kind === 'string' ? flags.string(f.name) : flags.number(f.name);
+    if (value !== f.default) notes.push(`--${f.name}: ${f.why}`);
+  }
+  return notes;
+}
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'grpc-port', kind: 'int', default: 9002, help: 'ext_proc gRPC port' },
@@ -24,12 +75,70 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'health-checking', kind: 'bool', default: false, help: 'also serve gRPC health on the ext_proc port' },
   { name: 'drain-timeout', kind: 'duration', default: 30_000, help: 'on SIGTERM, how long live streams may finish before the server stops' },
   { name: 'pool-name', kind: 'string', default: '', help: 'InferencePool to serve (Kubernetes discovery)' },
-  { name: 'pool-namespace', kind: 'string', default: '', help: 'namespace of the InferencePool' },
+  { name: 'pool-namespace', kind: 'string', default: '', help: 'namespace of the InferencePool (default: $NAMESPACE, else the service account namespace, else default)' },
   { name: 'pool-group', kind: 'string', default: 'inference.networking.k8s.io', help: 'API group of the InferencePool' },
   { name: 'endpoint-selector', kind: 'string', default: '', help: 'standalone Kubernetes discovery: pod label selector k=v,k2=v2' },
-  { name: 'endpoint-target-ports', kind: 'list', default: [], help: 'standalone Kubernetes discovery: target ports' },
+  { name: 'endpoint-target-ports', kind: 'list', default: [], help: 'standalone Kubernetes discovery: target ports (1-8, comma-separated)' },
+  { name: 'ha-enable-leader-election', kind: 'bool', default: false, help: 'active-passive HA: compete for a Lease; only the leader reports ready' },
   { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 1 warn, 2 info, 3 debug (per request), 4 trace' },
+  ...COMPAT_FLAGS,
 ];
+
+/** Parses `--endpoint-target-ports`: 1–8 unique ports. */
+function targetPorts(values: readonly string[]): number[] {
+  const ports = values.map((v) => v.trim()).filter((v) => v !== '');
+  if (ports.length < 1 || ports.length > 8) throw new UsageError('--endpoint-target-ports needs 1 to 8 ports');
+  const out = ports.map((p) => {
+    const n = /^\d+$/.test(p) ? Number(p) : NaN;
+    if (!(n >= 1 && n <= 65535)) throw new UsageError(`--endpoint-target-ports: invalid port "${p}"`);
+    return n;
+  });
+  if (new Set(out).size !== out.length) throw new UsageError('--endpoint-target-ports: ports must be unique');
+  return out;
+}
+
+/** The deployment a pod belongs to, from `POD_NAME` (`<deployment>-<replicaset hash>-<pod hash>`). */
+function deploymentName(podName: string | undefined): string {
+  const parts = (podName ?? '').split('-');
+  return parts.length > 2 ? parts.slice(0, -2).join('-') : 'standalone';
+}
+
+/** Exactly one discovery source from the flags: an endpoints file, an InferencePool, or a standalone selector. */
+export function discoverySource(flags: Flags): PickerOptions['discovery'] {
+  const endpointsFile = flags.string('endpoints-file');
+  const poolName = flags.string('pool-name');
+  const selectorText = flags.string('endpoint-selector');
+  const ports = flags.list('endpoint-target-ports');
+  const chosen = [endpointsFile !== '', poolName !== '', selectorText !== ''].filter(Boolean).length;
+  if (chosen === 0) throw new UsageError('a discovery source is required: --pool-name NAME, --endpoint-selector k=v with --endpoint-target-ports, or --endpoints-file FILE');
+  if (chosen > 1) throw new UsageError('--pool-name, --endpoint-selector and --endpoints-file are mutually exclusive');
+  if (selectorText === '' && ports.length > 0) throw new UsageError('--endpoint-target-ports needs --endpoint-selector');
+  const leaderElection = flags.bool('ha-enable-leader-election');
+  if (endpointsFile !== '') {
+    if (leaderElection) throw new UsageError('--ha-enable-leader-election needs Kubernetes discovery (--pool-name or --endpoint-selector)');
+    return { endpointsFile };
+  }
+  const namespace = flags.string('pool-namespace') !== '' ? flags.string('pool-namespace') : defaultPoolNamespace();
+  if (poolName !== '') {
+    const poolGroup = flags.string('pool-group');
+    try {
+      poolResource(poolGroup);
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+    return { kubernetes: { namespace, pool: { poolName, poolGroup }, leaderElection } };
+  }
+  let selector: Record<string, string>;
+  try {
+    selector = parseLabelSelector(selectorText);
+  } catch (err) {
+    if (err instanceof LabelSelectorError) throw new UsageError(`--endpoint-selector: ${err.message}`);
+    throw err;
+  }
+  return {
+    kubernetes: { namespace, pool: { selector, targetPorts: targetPorts(ports) }, leaderElection, leaseName: `epp-${namespace}-${deploymentName(process.env.POD_NAME)}.llm-d.ai` },
+  };
+}
 
 /** Validates flag combinations and turns them into the config source and discovery. */
 function configSource(flags: Flags): ConfigSource {
@@ -50,16 +159,14 @@ export const serveCommand: Command = {
   summary: 'run the ext_proc endpoint picker',
   flags: FLAGS,
   async run(flags) {
-    const endpointsFile = flags.string('endpoints-file');
-    if (flags.string('pool-name') !== '' || flags.string('endpoint-selector') !== '') {
-      throw new UsageError('Kubernetes discovery (--pool-name, --endpoint-selector) is not available in this build yet; use --endpoints-file');
-    }
-    if (endpointsFile === '') throw new UsageError('a discovery source is required: --endpoints-file FILE');
+    const discovery = discoverySource(flags);
     const mode = flags.string('request-body-mode');
     if (mode !== 'full-duplex' && mode !== 'buffered') throw new UsageError(`--request-body-mode must be full-duplex or buffered, not "${mode}"`);
     const maxBody = flags.number('max-request-body-bytes');
     if (maxBody < 1) throw new UsageError('--max-request-body-bytes must be positive');
+    const notes = compatibilityNotes(flags);
     const logger = createLogger(flags.number('v'));
+    for (const note of notes) logger.warn(`flag accepted but not acted on: ${note}`);
     const picker = await startPicker({
       host: flags.string('bind-address'),
       grpcPort: flags.number('grpc-port'),
@@ -68,7 +175,7 @@ export const serveCommand: Command = {
       secureServing: flags.bool('secure-serving'),
       certPath: flags.string('cert-path'),
       config: configSource(flags),
-      discovery: { endpointsFile },
+      discovery,
       maxRequestBodyBytes: maxBody,
       decisionTimeoutMs: flags.number('decision-timeout'),
       requestBodyMode: mode,
@@ -76,7 +183,7 @@ export const serveCommand: Command = {
       healthChecking: flags.bool('health-checking'),
       refreshMetricsIntervalMs: positiveDuration(flags, 'refresh-metrics-interval'),
       metricsStalenessMs: positiveDuration(flags, 'metrics-staleness-threshold'),
-      poolName: 'local',
+      poolName: flags.string('pool-name') !== '' ? flags.string('pool-name') : 'local',
       logger,
     });
     const signal = await untilSignal();

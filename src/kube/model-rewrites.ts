@@ -1,0 +1,93 @@
+/**
+ * InferenceModelRewrites (`inference.networking.x-k8s.io/v1alpha2`): rules that rewrite the requested
+ * model to weighted targets. A rule matches a model when one of its `matches[].model` (type Exact) has
+ * that value; a rule without matches is generic and matches any model. Exact rules beat generic ones;
+ * among equals the oldest resource (creationTimestamp, then name) wins, then the first rule in its list.
+ * A target is picked by weighted random over `weight` (all zero → uniform).
+ */
+import { z } from 'zod';
+import type { KubeResource } from './reflector.js';
+import { POOL_GROUP_V1 } from './pool-spec.js';
+
+export const MODEL_REWRITE_RESOURCE: KubeResource = { group: 'inference.networking.x-k8s.io', version: 'v1alpha2', plural: 'inferencemodelrewrites' };
+
+export interface RewriteTarget {
+  readonly model: string;
+  readonly weight: number;
+}
+
+/** One rule of one InferenceModelRewrite. */
+export interface ModelRewriteRule {
+  /** The resource's name (for logs and tie-breaks). */
+  readonly source: string;
+  /** Exact model names matched; empty = generic rule. */
+  readonly models: readonly string[];
+  readonly targets: readonly RewriteTarget[];
+}
+
+/** One decoded InferenceModelRewrite. */
+export interface ModelRewriteInfo {
+  readonly name: string;
+  /** ms since epoch; NaN sorts last. */
+  readonly createdAt: number;
+  readonly poolName: string;
+  readonly poolGroup: string;
+  readonly rules: readonly ModelRewriteRule[];
+}
+
+const schema = z.object({
+  metadata: z.object({ name: z.string().min(1), creationTimestamp: z.unknown().optional() }),
+  spec: z.object({
+    poolRef: z.object({ name: z.string().min(1), group: z.string().nullish() }),
+    rules: z
+      .array(
+        z.object({
+          matches: z.array(z.object({ model: z.object({ type: z.string().default('Exact'), value: z.string() }) })).nullish(),
+          targets: z.array(z.object({ modelRewrite: z.string().min(1), weight: z.number().int().min(0).max(1_000_000).nullish() })).min(1),
+        }),
+      )
+      .nullish(),
+  }),
+});
+
+export function decodeModelRewrite(raw: unknown): ModelRewriteInfo {
+  const r = schema.parse(raw);
+  const ts = r.metadata.creationTimestamp;
+  const createdAt = ts instanceof Date ? ts.getTime() : typeof ts === 'string' ? Date.parse(ts) : NaN;
+  return {
+    name: r.metadata.name,
+    createdAt,
+    poolName: r.spec.poolRef.name,
+    poolGroup: r.spec.poolRef.group ?? POOL_GROUP_V1,
+    rules: (r.spec.rules ?? []).map((rule) => ({
+      source: r.metadata.name,
+      models: (rule.matches ?? []).filter((m) => m.model.type === 'Exact').map((m) => m.model.value),
+      targets: rule.targets.map((t) => ({ model: t.modelRewrite, weight: t.weight ?? 1 })),
+    })),
+  };
+}
+
+/** The rules that apply to a pool, in precedence order (oldest resource first, then list order). */
+export function poolRewriteRules(rewrites: Iterable<ModelRewriteInfo>, poolName: string, poolGroup: string): ModelRewriteRule[] {
+  const mine = [...rewrites].filter((r) => r.poolName === poolName && r.poolGroup === poolGroup);
+  mine.sort((a, b) => {
+    const ta = Number.isNaN(a.createdAt) ? Infinity : a.createdAt;
+    const tb = Number.isNaN(b.createdAt) ? Infinity : b.createdAt;
+    return ta !== tb ? ta - tb : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  });
+  return mine.flatMap((r) => r.rules);
+}
+
+/** The model a request for `model` is rewritten to, or undefined when no rule matches. */
+export function resolveModelRewrite(rules: readonly ModelRewriteRule[], model: string, random: () => number): string | undefined {
+  const rule = rules.find((r) => r.models.includes(model)) ?? rules.find((r) => r.models.length === 0);
+  if (rule === undefined) return undefined;
+  const total = rule.targets.reduce((s, t) => s + t.weight, 0);
+  if (total <= 0) return rule.targets[Math.floor(random() * rule.targets.length)]?.model;
+  let x = random() * total;
+  for (const t of rule.targets) {
+    x -= t.weight;
+    if (x < 0) return t.model;
+  }
+  return rule.targets[rule.targets.length - 1]?.model;
+}
