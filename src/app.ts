@@ -32,6 +32,7 @@ import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
 import { KubernetesDiscovery, type KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
 import { createLeaderHealthHandlers } from './kube/leader-health.js';
+import { resolveModelRewrite } from './kube/model-rewrites.js';
 
 export interface PickerOptions {
   readonly host: string;
@@ -188,10 +189,12 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     datastore.setEndpoints(options.discovery.endpoints);
   }
 
+  const rewriteRules = kube;
   const director = new Director(datastore, scheduler, {
     disableSubsetFilter: options.disableSubsetFilter,
     random,
     ...(saturationDetector === undefined ? {} : { saturationDetector }),
+    ...(rewriteRules === undefined ? {} : { modelRewrite: (model: string) => resolveModelRewrite(rewriteRules.modelRewriteRules, model, random) }),
   });
   // Kubernetes discovery un-syncs when its pool is deleted; the datastore never does.
   const health = new HealthState(() => datastore.synced && (kube === undefined || kube.synced));

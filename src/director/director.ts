@@ -53,6 +53,11 @@ export interface DirectorOptions {
   readonly random: () => number;
   /** Sheddable requests (priority < 0) get 429 while this reports ≥ 1; none = never shed. */
   readonly saturationDetector?: SaturationDetector;
+  /**
+   * The model a request for `model` is served as when no `x-gateway-model-name-rewrite` header says
+   * otherwise (InferenceModelRewrite rules); undefined = unchanged.
+   */
+  readonly modelRewrite?: (model: string) => string | undefined;
 }
 
 /** What the protocol edge needs from the lifecycle; a Promise result is bounded by the decision deadline. */
@@ -99,7 +104,9 @@ export class Director implements RequestRouter {
       }
       if (llm !== undefined) {
         incomingModel = llm.model;
-        const rewrite = input.headers.get(MODEL_REWRITE_HEADER);
+        // The reference's order: the gateway's header, then InferenceModelRewrite rules.
+        const header = input.headers.get(MODEL_REWRITE_HEADER);
+        const rewrite = header !== undefined && header.length > 0 ? header : this.options.modelRewrite?.(incomingModel);
         targetModel = rewrite !== undefined && rewrite.length > 0 ? rewrite : incomingModel;
       }
       const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers, state: new CycleState() };

@@ -12,7 +12,7 @@ import type { DataProducer, Filter, FirstResponseByteHook, PreRequestHook, Reque
 const SEEN = new StateKey<string>('seen');
 const llm: LLMRequest = { api: 'completions', model: 'm', stream: false, cacheSalt: undefined, body: { model: 'm', prompt: 'p' }, bodyBytes: 10 };
 
-function setup(filterAll = false): { director: Director; log: string[]; datastore: Datastore } {
+function setup(filterAll = false, modelRewrite?: (model: string) => string | undefined): { director: Director; log: string[]; datastore: Datastore } {
   const log: string[] = [];
   const lifecycle: DataProducer & PreRequestHook & FirstResponseByteHook & RequestEndHook & Scorer = {
     typedName: { type: 'test', name: 't' },
@@ -40,7 +40,7 @@ function setup(filterAll = false): { director: Director; log: string[]; datastor
   );
   const datastore = new Datastore();
   datastore.setEndpoints([{ name: 'a', address: '10.0.0.1', port: 8000, labels: {} }]);
-  return { director: new Director(datastore, scheduler, { disableSubsetFilter: false, random: () => 0 }), log, datastore };
+  return { director: new Director(datastore, scheduler, { disableSubsetFilter: false, random: () => 0, ...(modelRewrite === undefined ? {} : { modelRewrite }) }), log, datastore };
 }
 
 describe('Director', () => {
@@ -86,5 +86,18 @@ describe('Director', () => {
     const d = setup().director.route({ requestId: 'r', headers: new Map([['x-gateway-model-name-rewrite', 't']]), llm: { ...llm, body: { model: 'm', prompt: 'p' } }, bodyless: false, subsetHint: undefined });
     expect(d.targetModel).toBe('t');
     expect(JSON.parse(d.rewrittenBody?.toString() ?? '{}')).toEqual({ model: 't', prompt: 'p' });
+  });
+
+  it('applies InferenceModelRewrite rules after the header, and leaves unmatched models alone', () => {
+    const { director } = setup(false, (model) => (model === 'm' ? 'from-rule' : undefined));
+    const body = { ...llm, body: { model: 'm', prompt: 'p' } };
+    const viaRule = director.route({ requestId: 'r', headers: new Map(), llm: body, bodyless: false, subsetHint: undefined });
+    expect(viaRule.targetModel).toBe('from-rule');
+    expect(JSON.parse(viaRule.rewrittenBody?.toString() ?? '{}')).toEqual({ model: 'from-rule', prompt: 'p' });
+    const viaHeader = director.route({ requestId: 'r', headers: new Map([['x-gateway-model-name-rewrite', 't']]), llm: body, bodyless: false, subsetHint: undefined });
+    expect(viaHeader.targetModel).toBe('t');
+    const other = director.route({ requestId: 'r', headers: new Map(), llm: { ...llm, model: 'x', body: { model: 'x', prompt: 'p' } }, bodyless: false, subsetHint: undefined });
+    expect(other.targetModel).toBe('x');
+    expect(other.rewrittenBody).toBeUndefined();
   });
 });
