@@ -33,6 +33,7 @@ import type { MetricsFetcher } from './scrape/scrape-error.js';
 import { KubernetesDiscovery, type KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
 import { createLeaderHealthHandlers } from './kube/leader-health.js';
 import { resolveModelRewrite } from './kube/model-rewrites.js';
+import { attachDisaggMetrics } from './scheduling/plugins/disagg-profile-handler.js';
 
 export interface PickerOptions {
   readonly host: string;
@@ -126,6 +127,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const context = { random, now: () => clock.now() };
   const { scheduler, plugins } = buildScheduler(config, registry, context, metrics);
   const pluginList = [...plugins.values()];
+  attachDisaggMetrics(pluginList, metrics);
   // Injected with defaults when the config does not list them, as the reference does.
   const source = pluginList.find((p): p is MetricsDataSource => p instanceof MetricsDataSource) ?? (metricsDataSourceFactory('metrics-data-source', {}, { random }) as MetricsDataSource);
   const extractor = pluginList.find((p): p is CoreMetricsExtractor => p instanceof CoreMetricsExtractor) ?? (coreMetricsExtractorFactory('core-metrics-extractor', {}, { random }) as CoreMetricsExtractor);

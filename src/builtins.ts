@@ -3,9 +3,15 @@ import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passt
 import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
 import { PluginRegistry } from './plugin/registry.js';
 import { ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory } from './scheduling/plugins/active-request-scorer.js';
+import { ALWAYS_DISAGG_PD_DECIDER_TYPE, alwaysDisaggPdDeciderFactory } from './scheduling/plugins/always-disagg-pd-decider.js';
 import { APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory } from './scheduling/plugins/approx-prefix-cache-producer.js';
 import { BY_LABEL_TYPE, byLabelFactory } from './scheduling/plugins/by-label-filter.js';
 import { CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory } from './scheduling/plugins/context-length-aware.js';
+import { DISAGG_HEADERS_HANDLER_TYPE, disaggHeadersHandlerFactory, PREFILL_HEADER_HANDLER_TYPE, prefillHeaderHandlerFactory } from './scheduling/plugins/disagg-headers-handler.js';
+import { DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory, PD_PROFILE_HANDLER_TYPE } from './scheduling/plugins/disagg-profile-handler.js';
+import { DATA_PARALLEL_RANK_HEADER_TYPE, dataParallelRankHeaderFactory } from './scheduling/plugins/data-parallel-rank-header.js';
+import { DP_GROUP_BALANCE_SCORER_TYPE, dpGroupBalanceScorerFactory } from './scheduling/plugins/dp-group-balance-scorer.js';
+import { DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory } from './scheduling/plugins/dp-group-leader-filter.js';
 import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './scheduling/plugins/inflight-load-producer.js';
 import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './scheduling/plugins/kv-cache-utilization-scorer.js';
 import { BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory } from './scheduling/plugins/label-selector-filter.js';
@@ -13,8 +19,10 @@ import { LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory } from './scheduling/plu
 import { LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory } from './scheduling/plugins/lora-affinity-scorer.js';
 import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './scheduling/plugins/max-score-picker.js';
 import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './scheduling/plugins/no-hit-lru-scorer.js';
+import { pdProfileHandlerFactory } from './scheduling/plugins/pd-profile-handler.js';
 import { PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory } from './scheduling/plugins/prefill-cost-scorer.js';
 import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './scheduling/plugins/prefix-cache-scorer.js';
+import { PREFIX_BASED_PD_DECIDER_TYPE, prefixBasedPdDeciderFactory } from './scheduling/plugins/prefix-based-pd-decider.js';
 import { QUEUE_SCORER_TYPE, queueScorerFactory } from './scheduling/plugins/queue-scorer.js';
 import { RANDOM_PICKER_TYPE, randomPickerFactory } from './scheduling/plugins/random-picker.js';
 import { DECODE_FILTER_TYPE, decodeFilterFactory, ENCODE_FILTER_TYPE, encodeFilterFactory, PREFILL_FILTER_TYPE, prefillFilterFactory } from './scheduling/plugins/role-filters.js';
@@ -53,6 +61,13 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);
   registry.register(WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory);
   registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
+  // P/D disaggregation: profile handlers, their deciders, the deprecated header plugins
+  registry.register(DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory);
+  registry.register(PD_PROFILE_HANDLER_TYPE, pdProfileHandlerFactory);
+  registry.register(PREFIX_BASED_PD_DECIDER_TYPE, prefixBasedPdDeciderFactory);
+  registry.register(ALWAYS_DISAGG_PD_DECIDER_TYPE, alwaysDisaggPdDeciderFactory);
+  registry.register(DISAGG_HEADERS_HANDLER_TYPE, disaggHeadersHandlerFactory);
+  registry.register(PREFILL_HEADER_HANDLER_TYPE, prefillHeaderHandlerFactory);
   // Data producers
   registry.register(INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory);
   registry.register(APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory);
@@ -61,5 +76,9 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(PASSTHROUGH_PARSER_TYPE, passthroughParserFactory);
   registry.register(METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory);
   registry.register(CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory);
+  // Data-parallel groups and engine-rank pinning
+  registry.register(DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory);
+  registry.register(DP_GROUP_BALANCE_SCORER_TYPE, dpGroupBalanceScorerFactory);
+  registry.register(DATA_PARALLEL_RANK_HEADER_TYPE, dataParallelRankHeaderFactory);
   return registry;
 }

@@ -7,9 +7,10 @@ import { mockVllmCommand } from './commands/mock-vllm.js';
 import { demoCommand } from './commands/demo.js';
 import { simulateCommand } from './commands/simulate.js';
 import { loadtestCommand } from './commands/loadtest.js';
+import { pdSidecarCommand } from './commands/pd-sidecar.js';
 import { bbrCommand } from './commands/bbr.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, mockVllmCommand, demoCommand, simulateCommand, loadtestCommand, bbrCommand];
+const COMMANDS: readonly Command[] = [serveCommand, gatewayCommand, mockVllmCommand, demoCommand, simulateCommand, loadtestCommand, bbrCommand, pdSidecarCommand];
 
 function write(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

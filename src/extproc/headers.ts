@@ -6,6 +6,10 @@ export const DESTINATION_METADATA_NAMESPACE = 'envoy.lb';
 export const SUBSET_METADATA_NAMESPACE = 'envoy.lb.subset_hint';
 export const SUBSET_KEY = 'x-gateway-destination-endpoint-subset';
 export const REQUEST_ID_HEADER = 'x-request-id';
+/** P/D: the prefill endpoint (`ip:port`) the decode-side sidecar sends the prefill leg to. */
+export const PREFILLER_HOST_PORT_HEADER = 'x-prefiller-host-port';
+/** E/P/D: the encode endpoints (`ip:port,ip:port`) for multimodal inputs. */
+export const ENCODER_HOSTS_PORTS_HEADER = 'x-encoder-hosts-ports';
 
 /**
  * Headers only the data plane or the picker may set. A client-supplied copy is removed from the
@@ -19,9 +23,11 @@ export const OWNED_REQUEST_HEADERS: readonly string[] = [
   'x-gateway-inference-objective',
   'x-gateway-inference-fairness-id',
   'x-gateway-model-name-rewrite',
-  'x-prefiller-host-port',
-  'x-encoder-hosts-ports',
+  PREFILLER_HOST_PORT_HEADER,
+  ENCODER_HOSTS_PORTS_HEADER,
   'x-data-parallel-host-port',
+  // Set by data-parallel-rank-header for multi-engine endpoints; a client must not pin a rank itself.
+  'x-data-parallel-rank',
 ];
 
 /** Flattens Envoy's header list into a lower-case map; repeated names are joined with ','. */

@@ -4,21 +4,34 @@
  * (FULL_DUPLEX_STREAMED bodies, or BUFFERED request bodies), and is then proxied to the endpoint the
  * picker chose, like Envoy's ORIGINAL_DST cluster. See `exchange.ts` for the per-request contract.
  */
-import { Agent, createServer } from 'node:http';
+import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { extractModel, MODEL_NAME_HEADER } from '../bbr/model.js';
 import { closeServer, listen } from '../util/net.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { createExtProcClient } from './extproc-client.js';
 import { Exchange, type ExchangeSettings } from './exchange.js';
+import { HeaderList, requestHasBody } from './header-list.js';
+import { LOCAL_REPLY, sendLocalReply } from './local-reply.js';
+import { CATCH_ALL_MODEL, indexRoutes, modelNotFoundBody, type PoolRoute } from './model-routes.js';
+import { replayRequest } from './replayed-request.js';
 import { GatewayCounters, type GatewayStats } from './stats.js';
 
-/** How the gateway is started. Only `host`, `port` and `epp` are required. */
+/** How the gateway is started. Only `host`, `port` and `epp` (or `pools`) are required. */
 export interface GatewayOptions {
   /** Address to listen on (the CLI defaults to 127.0.0.1). */
   host: string;
   /** Port to listen on; 0 picks a free one (read it back from {@link GatewayServer.port}). */
   port: number;
-  /** The picker's ext_proc address, `host:port`. */
-  epp: string;
+  /** The picker's ext_proc address, `host:port` (one pool); '' or absent when `pools` is given. */
+  epp?: string;
+  /**
+   * Several pools chosen by the body's `model` (see model-routes.ts): each request's body is read
+   * first, its model copied into `X-Gateway-Model-Name` (as `epp bbr` would), and the request goes
+   * through the matching pool's picker; no match → 404. Mutually exclusive with `epp`.
+   */
+  pools?: readonly PoolRoute[];
+  /** Largest body read to find the model when routing by model, then 413; default 32 MiB. */
+  routeBodyLimitBytes?: number;
   /** TLS to the picker without certificate verification (as Envoy/Istio configs do for its self-signed cert); default false. */
   eppTls?: boolean;
   /**
@@ -65,13 +78,15 @@ export interface GatewayServer {
 /** Starts the gateway; resolves once it is listening. */
 export async function startGateway(options: GatewayOptions): Promise<GatewayServer> {
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) throw new RangeError(`invalid port ${options.port}`);
-  if (options.epp.trim() === '') throw new RangeError('the picker address (epp) is empty');
+  const epp = (options.epp ?? '').trim();
+  const pools = options.pools ?? [];
+  if (epp === '' && pools.length === 0) throw new RangeError('the picker address (epp) is empty');
+  if (epp !== '' && pools.length > 0) throw new RangeError('epp and pools are mutually exclusive');
+  const routes = indexRoutes(pools);
   const logger = options.logger ?? silentLogger();
   const stats = new GatewayCounters();
-  const client = createExtProcClient(options.epp, { tls: options.eppTls ?? false });
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
-  const settings: ExchangeSettings = {
-    client,
+  const base = {
     agent,
     stats,
     logger,
@@ -80,18 +95,29 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     processorTimeoutMs: options.processorTimeoutMs ?? 30_000,
     bufferLimitBytes: options.bufferLimitBytes ?? 1024 * 1024,
     upstreamTimeouts: { connectMs: options.connectTimeoutMs ?? 5_000, idleMs: options.idleTimeoutMs ?? 300_000 },
+  } as const;
+  const clients = new Map<string, ReturnType<typeof createExtProcClient>>();
+  const clientFor = (address: string, tls: boolean): ReturnType<typeof createExtProcClient> => {
+    const key = `${tls ? 'tls' : 'plain'}|${address}`;
+    let client = clients.get(key);
+    if (client === undefined) {
+      client = createExtProcClient(address, { tls });
+      clients.set(key, client);
+    }
+    return client;
   };
+  const single: ExchangeSettings | undefined = epp === '' ? undefined : { ...base, client: clientFor(epp, options.eppTls ?? false) };
+  const byModel = new Map<string, ExchangeSettings>();
+  for (const [model, route] of routes) byModel.set(model, { ...base, client: clientFor(route.epp, route.eppTls ?? options.eppTls ?? false) });
+  const routeBodyLimit = options.routeBodyLimitBytes ?? 32 * 1024 * 1024;
   const exchanges = new Set<Exchange>();
+  const reading = new Set<ServerResponse>();
   let closing: Promise<void> | undefined;
 
-  const server = createServer((req, res) => {
-    if (closing !== undefined) {
-      res.destroy();
-      return;
-    }
+  const startExchange = (exchangeSettings: ExchangeSettings, req: IncomingMessage, res: ServerResponse): void => {
     let exchange: Exchange;
     try {
-      exchange = new Exchange(settings, req, res, (done) => exchanges.delete(done));
+      exchange = new Exchange(exchangeSettings, req, res, (done) => exchanges.delete(done));
     } catch (err) {
       logger.error({ err }, 'could not open an ext_proc stream');
       res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' }).end('gateway internal error');
@@ -99,16 +125,76 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     }
     exchanges.add(exchange);
     exchange.start();
+  };
+
+  /** Reads the body, picks the pool by model (as BBR + an HTTPRoute would) and replays the request to its picker. */
+  const routeByModel = (req: IncomingMessage, res: ServerResponse): void => {
+    reading.add(res);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      reading.delete(res);
+      return true;
+    };
+    req.on('error', () => undefined);
+    res.on('close', () => finish());
+    const route = (): void => {
+      if (!finish() || closing !== undefined) return;
+      const body = Buffer.concat(chunks, size);
+      const extraction = body.length > 0 ? extractModel(body) : ({ kind: 'missing' } as const);
+      const model = extraction.kind === 'model' ? extraction.model : undefined;
+      const chosen = (model === undefined ? undefined : byModel.get(model)) ?? byModel.get(CATCH_ALL_MODEL);
+      if (chosen === undefined) {
+        stats.requests++;
+        stats.noRoute++;
+        logger.debug({ model }, 'no route for the model');
+        sendLocalReply(req, res, 404, modelNotFoundBody(model), jsonHeaders());
+        return;
+      }
+      // BBR owns the header: set from the body, or removed.
+      const headers = new Map([[MODEL_NAME_HEADER, model ?? '']]);
+      startExchange(chosen, replayRequest(req, body, headers), res);
+    };
+    if (!requestHasBody(req.headers)) {
+      req.resume();
+      route();
+      return;
+    }
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > routeBodyLimit) {
+        finish();
+        chunks.length = 0;
+        stats.requests++;
+        sendLocalReply(req, res, 413, LOCAL_REPLY.payloadTooLarge);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', route);
+  };
+
+  const server = createServer((req, res) => {
+    if (closing !== undefined) {
+      res.destroy();
+      return;
+    }
+    if (single !== undefined) startExchange(single, req, res);
+    else routeByModel(req, res);
   });
   // Envoy's stream_idle_timeout also covers the client side: a client that stops reading (or
   // sending) for this long loses its connection, which cancels the stream and the upstream request.
-  if (settings.upstreamTimeouts.idleMs > 0) server.setTimeout(settings.upstreamTimeouts.idleMs);
+  if (base.upstreamTimeouts.idleMs > 0) server.setTimeout(base.upstreamTimeouts.idleMs);
 
   let port: number;
   try {
     port = await listen(server, options.host, options.port);
   } catch (err) {
-    client.close();
+    for (const c of clients.values()) c.close();
     agent.destroy();
     throw err;
   }
@@ -117,9 +203,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
 
   const shutdown = async (): Promise<void> => {
     const stopped = closeServer(server);
+    for (const res of [...reading]) res.destroy();
     for (const exchange of [...exchanges]) exchange.abort();
     await stopped;
-    client.close();
+    for (const c of clients.values()) c.close();
     agent.destroy();
   };
 
@@ -132,4 +219,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       return closing;
     },
   };
+}
+
+function jsonHeaders(): HeaderList {
+  const headers = new HeaderList();
+  headers.add('content-type', 'application/json');
+  return headers;
 }

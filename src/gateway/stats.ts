@@ -41,6 +41,8 @@ export interface GatewayStats {
   readonly clearRouteCache: number;
   /** Requests the client abandoned before the response was complete. */
   readonly clientAborts: number;
+  /** Requests routing by model found no pool for (answered 404). */
+  readonly noRoute: number;
   /** ext_proc streams opened. */
   readonly streamsStarted: number;
   /** ext_proc streams not yet closed; 0 when idle. */
@@ -67,6 +69,7 @@ export class GatewayCounters implements GatewayStats {
   rejectedHeaderMutations = 0;
   clearRouteCache = 0;
   clientAborts = 0;
+  noRoute = 0;
   streamsStarted = 0;
   streamsActive = 0;
 

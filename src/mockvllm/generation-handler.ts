@@ -25,14 +25,12 @@ export interface GenerationContext {
 /** vLLM's default NIXL side-channel port (`VLLM_NIXL_SIDE_CHANNEL_PORT`), reported as `remote_port`. */
 const NIXL_SIDE_CHANNEL_PORT = 5600;
 
-const isStringArray = (v: unknown): v is readonly unknown[] => Array.isArray(v);
-
 /** The engine role of a P/D leg; a decode leg's transfer is read from the prefill leg's `kv_transfer_params`. */
 function pdRole(leg: KvTransferLeg | undefined, promptTokens: number): PdRole | undefined {
   if (leg === undefined) return undefined;
   if (leg.role === 'prefill') return leg;
   const p = leg.params;
-  const ids = isStringArray(p.remote_block_ids) ? p.remote_block_ids.filter((b): b is number => typeof b === 'number') : [];
+  const ids = Array.isArray(p.remote_block_ids) ? (p.remote_block_ids as unknown[]).filter((b): b is number => typeof b === 'number') : [];
   const transfer: KvTransferParams = {
     doRemotePrefill: true,
     doRemoteDecode: false,

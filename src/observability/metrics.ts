@@ -8,6 +8,25 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import { HotCounter, HotHistogram, type HistogramSeries } from './hot-metrics.js';
 import type { TypedName } from '../plugin/plugin.js';
 
+/** `decision_type` of the disaggregation counters (the reference's values). */
+export type DisaggDecisionType = 'decode-only' | 'prefill-decode' | 'encode-decode' | 'encode-prefill-decode';
+
+/**
+ * What the P/D profile handlers report (kept narrow so tests can pass a fake). Empty model names are
+ * reported as `unknown`, as in the reference.
+ */
+export interface DisaggMetrics {
+  /** `llm_d_inference_scheduler_disagg_decision_total`: one per request whose decode profile found a target. */
+  disaggDecision(model: string, decision: DisaggDecisionType): void;
+  /** The deprecated `llm_d_inference_scheduler_pd_decision_total` (only `pd-profile-handler` reports it). */
+  pdDecision(model: string, decision: 'decode-only' | 'prefill-decode'): void;
+  /**
+   * `llm_d_inference_scheduler_disagg_skipped_total` (not in the reference): requests the decider
+   * kept decode-only although they qualified, by reason (`prefill-saturated`).
+   */
+  disaggSkipped(model: string, reason: string): void;
+}
+
 /** What the scheduling framework reports (kept narrow so tests can pass a fake). */
 export interface SchedulerMetrics {
   observePlugin(extensionPoint: string, plugin: TypedName, ms: number): void;
@@ -18,7 +37,7 @@ const SCHEDULER_BUCKETS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.
 const TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576];
 const PROCESSING_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-export class EppMetrics implements SchedulerMetrics {
+export class EppMetrics implements SchedulerMetrics, DisaggMetrics {
   readonly registry = new Registry();
 
   readonly requestTotal = new HotCounter({
@@ -86,6 +105,25 @@ export class EppMetrics implements SchedulerMetrics {
     help: 'Total number of extractor errors (required metric families missing from a scrape).',
     labelNames: ['source_type', 'extractor_type'] as const,
     registers: [this.registry],
+  });
+
+  readonly disaggDecisionTotal = new HotCounter({
+    name: 'llm_d_inference_scheduler_disagg_decision_total',
+    help: 'Total number of disaggregation routing decisions made',
+    labelNames: ['model_name', 'decision_type'],
+    registry: this.registry,
+  });
+  readonly pdDecisionTotal = new HotCounter({
+    name: 'llm_d_inference_scheduler_pd_decision_total',
+    help: 'Total number of P/D disaggregation decisions made (deprecated: use llm_d_inference_scheduler_disagg_decision_total)',
+    labelNames: ['model_name', 'decision_type'],
+    registry: this.registry,
+  });
+  readonly disaggSkippedTotal = new HotCounter({
+    name: 'llm_d_inference_scheduler_disagg_skipped_total',
+    help: 'Requests kept decode-only although the decider found them worth disaggregating, by reason (prefill-saturated: every prefill endpoint was over its queue or KV threshold)',
+    labelNames: ['model_name', 'reason'],
+    registry: this.registry,
   });
 
   readonly #pluginSeries = new Map<TypedName, Map<string, HistogramSeries>>();
@@ -165,6 +203,18 @@ export class EppMetrics implements SchedulerMetrics {
       byPoint.set(extensionPoint, series);
     }
     series.observe(ms / 1000);
+  }
+
+  disaggDecision(model: string, decision: DisaggDecisionType): void {
+    this.disaggDecisionTotal.labels(model === '' ? 'unknown' : model, decision).inc();
+  }
+
+  pdDecision(model: string, decision: 'decode-only' | 'prefill-decode'): void {
+    this.pdDecisionTotal.labels(model === '' ? 'unknown' : model, decision).inc();
+  }
+
+  disaggSkipped(model: string, reason: string): void {
+    this.disaggSkippedTotal.labels(model === '' ? 'unknown' : model, reason).inc();
   }
 
   observeSchedulerE2e(ms: number): void {

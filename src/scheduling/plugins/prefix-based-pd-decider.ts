@@ -1,0 +1,79 @@
+/**
+ * `prefix-based-pd-decider`: disaggregate a request when the part of its prompt the chosen decode
+ * endpoint does not already hold is long enough to be worth a separate prefill (reference §7).
+ *
+ * - `inputTokens` = bytes of the prompt text / 4 (completions: the prompt; chat: JSON of
+ *   `messages`); other APIs are never disaggregated;
+ * - `inputTokens < nonCachedTokens` → decode-only;
+ * - `cached` = matched blocks × block size of the decode endpoint in the prefix match
+ *   (`PREFIX_MATCH`, written by `approx-prefix-cache-producer`; no match data → decode-only);
+ * - disaggregate iff `inputTokens − cached ≥ nonCachedTokens`; `nonCachedTokens: 0` (the default)
+ *   never disaggregates.
+ *
+ * Beyond the reference, a request that qualifies is still kept decode-only when the prefill pool is
+ * saturated (see `pd-decider.ts`); on by default here.
+ *
+ * ```yaml
+ * - type: prefix-based-pd-decider
+ *   parameters:
+ *     nonCachedTokens: 16              # ≥ 0; 0 = never disaggregate
+ *     skipWhenPrefillSaturated: true   # not in the reference
+ *     prefillQueueDepthThreshold: 5    # waiting requests at which a prefill endpoint is saturated
+ *     prefillKvCacheUtilThreshold: 0.9 # KV use at which a prefill endpoint is saturated
+ * ```
+ */
+import { z } from 'zod';
+import type { Endpoint } from '../../datastore/endpoint.js';
+import { decodeParameters } from '../../plugin/parameters.js';
+import type { TypedName } from '../../plugin/plugin.js';
+import type { PluginFactory } from '../../plugin/registry.js';
+import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
+import { promptText } from '../../prefix/prompt-text.js';
+import { PREFIX_MATCH } from '../prefix-match.js';
+import type { SchedulingRequest } from '../types.js';
+import { prefillPoolSaturated, rememberDecider, saturationConfig, saturationParameters, type DisaggVerdict, type PdDecider, type PrefillSaturationConfig } from './pd-decider.js';
+
+export const PREFIX_BASED_PD_DECIDER_TYPE = 'prefix-based-pd-decider';
+
+const schema = z.strictObject({
+  nonCachedTokens: z.number().int().min(0).default(0),
+  ...saturationParameters(true),
+});
+
+/** Estimated prompt tokens of a completions or chat request (bytes / 4); undefined for other APIs. */
+export function inputTokens(request: SchedulingRequest): number | undefined {
+  const llm = request.llm;
+  if (llm === undefined || (llm.api !== 'completions' && llm.api !== 'chat-completions')) return undefined;
+  return Math.floor(Buffer.byteLength(promptText(llm, Number.POSITIVE_INFINITY), 'utf8') / CHARS_PER_TOKEN);
+}
+
+export class PrefixBasedPdDecider implements PdDecider {
+  readonly typedName: TypedName;
+
+  constructor(
+    name: string,
+    readonly nonCachedTokens: number,
+    readonly saturation: PrefillSaturationConfig,
+  ) {
+    this.typedName = { type: PREFIX_BASED_PD_DECIDER_TYPE, name };
+  }
+
+  decide(request: SchedulingRequest, decode: Endpoint, candidates: readonly Endpoint[]): DisaggVerdict {
+    if (this.nonCachedTokens === 0) return 'decode-only';
+    const tokens = inputTokens(request);
+    if (tokens === undefined || tokens < this.nonCachedTokens) return 'decode-only';
+    const match = request.state.get(PREFIX_MATCH);
+    if (match === undefined) return 'decode-only';
+    const cached = match.matchedBlocks(decode) * match.blockSizeTokens;
+    if (tokens - cached < this.nonCachedTokens) return 'decode-only';
+    if (this.saturation.enabled && prefillPoolSaturated(this.saturation, request, candidates)) return 'prefill-saturated';
+    return 'disaggregate';
+  }
+}
+
+export const prefixBasedPdDeciderFactory: PluginFactory = (name, parameters, context) => {
+  const p = decodeParameters(schema, parameters, PREFIX_BASED_PD_DECIDER_TYPE, name);
+  const decider = new PrefixBasedPdDecider(name, p.nonCachedTokens, saturationConfig(p));
+  rememberDecider(context, decider);
+  return decider;
+};
