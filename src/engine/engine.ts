@@ -136,6 +136,8 @@ export class Engine {
   readonly #itl: Observations;
   #now: number;
   #stepEndS = Number.NaN;
+  /** No step starts before this time (see `holdUntil`). */
+  #holdS = Number.NEGATIVE_INFINITY;
   /** The last scheduling attempt found nothing to run; cleared by anything that could change that. */
   #stalled = false;
   #prefixQueries = 0;
@@ -246,7 +248,7 @@ export class Engine {
   nextEventTime(): number {
     if (!Number.isNaN(this.#stepEndS)) return this.#stepEndS;
     let next = Number.POSITIVE_INFINITY;
-    if (!this.#stalled && (this.#running.length > 0 || this.#waiting.length > 0)) return this.#now;
+    if (!this.#stalled && (this.#running.length > 0 || this.#waiting.length > 0)) return Math.max(this.#now, this.#holdS);
     for (const s of this.#transferring) if (s.readyS < next) next = s.readyS;
     return Math.max(next, this.#now);
   }
@@ -266,6 +268,11 @@ export class Engine {
         continue;
       }
       this.#pullArrived();
+      if (this.#holdS > this.#now) {
+        // A coupled rank waits for its group's step boundary before starting a step.
+        if (this.#holdS > t) break;
+        this.#now = this.#holdS;
+      }
       if (!this.#stalled && this.#startStep()) continue;
       this.#stalled = true;
       let next = Number.POSITIVE_INFINITY;
@@ -274,6 +281,25 @@ export class Engine {
       this.#now = Math.max(this.#now, next);
     }
     if (t > this.#now) this.#now = t;
+  }
+
+  /** When the step in flight ends, or NaN when no step is in flight. */
+  get stepEndS(): number {
+    return this.#stepEndS;
+  }
+
+  /**
+   * Data-parallel coupling (DP attention with expert parallelism: every forward pass synchronises
+   * the group's ranks): makes the step in flight end at `t` when it would end earlier. No-op
+   * without a step in flight.
+   */
+  stretchStepTo(t: number): void {
+    if (!Number.isNaN(this.#stepEndS) && t > this.#stepEndS) this.#stepEndS = t;
+  }
+
+  /** Data-parallel coupling: no step starts before `t` (the group's current step boundary). */
+  holdUntil(t: number): void {
+    if (t > this.#holdS) this.#holdS = t;
   }
 
   /** Runs until nothing is left (no new requests arrive meanwhile); returns the final time. */

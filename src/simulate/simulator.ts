@@ -38,6 +38,13 @@ export interface SimulationOptions {
    * the prompt's KV instead of computing it — what the P/D sidecar does.
    */
   readonly prefillReplicas?: number;
+  /**
+   * Data parallel with expert parallelism: consecutive replicas form groups of this many coupled
+   * ranks (default 1: independent replicas). A group's ranks are endpoints `dp-<g>-rank-<i>` of one
+   * address (ports 8000 + i), and every engine step of the group ends when its slowest rank's does
+   * (DP attention synchronises each forward pass); an idle rank joins at the next step boundary.
+   */
+  readonly dpGroupSize?: number;
   /** Engine profile name (see `ENGINE_PROFILES`) or the profile itself. */
   readonly profile: string | EngineProfile;
   /** Routing configuration: a baseline name, `'default'`, a config file path or a `ConfigSource`. */
@@ -74,6 +81,7 @@ export interface SimulationResult {
   readonly ttftP90Ms: number;
   readonly ttftP99Ms: number;
   readonly itlP50Ms: number;
+  readonly itlP99Ms: number;
   /** Generated tokens / simulated span (first arrival to last finish). */
   readonly outputTokensPerSec: number;
   /** Simulated span in seconds. */
@@ -164,6 +172,25 @@ class PdFlight {
 /** Intervals of the TTFT CDF kept for plots. */
 const CDF_POINTS = 200;
 
+/**
+ * Couples the ranks of each DP group: every step in flight ends with the group's slowest, and idle
+ * ranks start their next step no earlier.
+ */
+function alignGroups(engines: readonly Engine[], groupSize: number): void {
+  for (let g = 0; g < engines.length; g += groupSize) {
+    let end = Number.NEGATIVE_INFINITY;
+    for (let i = g; i < g + groupSize; i++) {
+      const s = engines[i]?.stepEndS ?? Number.NaN;
+      if (s > end) end = s;
+    }
+    if (end === Number.NEGATIVE_INFINITY) continue;
+    for (let i = g; i < g + groupSize; i++) {
+      engines[i]?.stretchStepTo(end);
+      engines[i]?.holdUntil(end);
+    }
+  }
+}
+
 /** Runs one configuration over the workload in virtual time (see the module doc). */
 export function runSimulation(options: SimulationOptions): SimulationResult {
   const profile = typeof options.profile === 'string' ? engineProfile(options.profile) : options.profile;
@@ -184,8 +211,17 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     throw new RangeError(`prefillReplicas must be an integer in [0, replicas), got ${prefillReplicas}`);
   }
   const roleOf = (i: number): Record<string, string> => (prefillReplicas === 0 ? {} : { [ROLE_LABEL]: i < prefillReplicas ? 'prefill' : 'decode' });
+  const groupSize = options.dpGroupSize ?? 1;
+  if (!Number.isInteger(groupSize) || groupSize < 1 || options.replicas % groupSize !== 0) {
+    throw new RangeError(`dpGroupSize must be a positive integer dividing replicas, got ${groupSize}`);
+  }
   datastore.setEndpoints(
-    Array.from({ length: options.replicas }, (_, i) => ({ name: `replica-${i}`, address: `replica-${i}`, port: 8000, labels: roleOf(i) })),
+    Array.from({ length: options.replicas }, (_, i) => {
+      if (groupSize === 1) return { name: `replica-${i}`, address: `replica-${i}`, port: 8000, labels: roleOf(i) };
+      const g = Math.floor(i / groupSize);
+      const rank = i % groupSize;
+      return { name: `dp-${g}-rank-${rank}`, address: `dp-${g}`, port: 8000 + rank, labels: roleOf(i) };
+    }),
   );
   const director = new Director(datastore, scheduler, { disableSubsetFilter: true, random });
   const endpoints = datastore.snapshot.endpoints;
@@ -352,6 +388,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     const t = Math.max(nowMs / 1000, Math.min(arrivalS, engineS, scrapeAtS));
     nowMs = t * 1000;
     for (const e of engines) e.advanceTo(t);
+    if (groupSize > 1) alignGroups(engines, groupSize);
     if (scrapeAtS <= t) {
       scrape();
       scrapedIdle = engines.every((e) => e.idle);
@@ -387,6 +424,7 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       ttftP50Ms: quantile(replicaTtfts[i]?.toArray() ?? new Float64Array(0), 0.5) * 1000,
     });
   });
+  const itlValues = itls.toArray();
   const ttftValues = ttfts.toArray();
   ttftValues.sort();
   const ttftQuantilesMs: number[] = [];
@@ -403,7 +441,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     ttftP50Ms: quantile(ttftValues, 0.5) * 1000,
     ttftP90Ms: quantile(ttftValues, 0.9) * 1000,
     ttftP99Ms: quantile(ttftValues, 0.99) * 1000,
-    itlP50Ms: quantile(itls.toArray(), 0.5) * 1000,
+    itlP50Ms: quantile(itlValues, 0.5) * 1000,
+    itlP99Ms: quantile(itlValues, 0.99) * 1000,
     outputTokensPerSec: spanS > 0 ? generated / spanS : 0,
     spanS,
     preemptions,

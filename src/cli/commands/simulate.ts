@@ -29,6 +29,8 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'sessions', kind: 'int', default: AGENTIC_DEFAULTS.sessions, help: 'agentic: agent sessions (multi-turn, context growing by output and tool result)' },
   { name: 'session-rate', kind: 'string', default: String(AGENTIC_DEFAULTS.sessionRate), help: 'agentic: session starts per second' },
   { name: 'replicas', kind: 'int', default: 4, help: 'simulated vLLM replicas' },
+  { name: 'prefill-replicas', kind: 'int', default: 0, help: 'P/D: label the first N replicas llm-d.ai/role=prefill, the rest decode (use a disaggregation config)' },
+  { name: 'dp-group-size', kind: 'int', default: 1, help: 'data parallel × expert parallel: replicas form groups of N coupled ranks (dp-<g>-rank-<i>)' },
   { name: 'profile', kind: 'string', default: 'llama-8b-h100', help: `engine profile: ${[...ENGINE_PROFILES.keys()].join(' | ')}` },
   { name: 'rate-scale', kind: 'string', default: '1', help: 'arrival-rate multiplier (2 = twice as fast)' },
   { name: 'seed', kind: 'int', default: 0, help: 'seed of the workload and of routing randomness' },
@@ -96,7 +98,7 @@ export function loadSpread(r: SimulationResult): number {
 
 /** The comparison table printed on stdout. */
 export function formatResults(oracleHitRate: number, results: readonly SimulationResult[]): string {
-  const header = ['config', 'requests', 'hit rate', 'TTFT p50 ms', 'TTFT p90 ms', 'TTFT p99 ms', 'ITL p50 ms', 'output tok/s', 'load max/mean'];
+  const header = ['config', 'requests', 'hit rate', 'TTFT p50 ms', 'TTFT p90 ms', 'TTFT p99 ms', 'ITL p50 ms', 'ITL p99 ms', 'output tok/s', 'load max/mean'];
   const rows = results.map((r) => [
     r.config,
     String(r.requests),
@@ -105,6 +107,7 @@ export function formatResults(oracleHitRate: number, results: readonly Simulatio
     fmt(r.ttftP90Ms, 1),
     fmt(r.ttftP99Ms, 1),
     fmt(r.itlP50Ms, 2),
+    fmt(r.itlP99Ms, 1),
     fmt(r.outputTokensPerSec, 1),
     fmt(loadSpread(r), 2),
   ]);
@@ -125,6 +128,7 @@ export function resultsJson(oracleHitRate: number, results: readonly SimulationR
       ttftP90Ms: r.ttftP90Ms,
       ttftP99Ms: r.ttftP99Ms,
       itlP50Ms: r.itlP50Ms,
+      itlP99Ms: r.itlP99Ms,
       outputTokensPerSec: r.outputTokensPerSec,
       completed: r.completed,
       rejected: r.rejected,
@@ -152,6 +156,10 @@ export const simulateCommand: Command = {
     const scrapeIntervalMs = flags.number('scrape-interval');
     const stalenessMs = flags.number('staleness');
     if (scrapeIntervalMs <= 0 || stalenessMs <= 0) throw new UsageError('--scrape-interval and --staleness must be positive');
+    const prefillReplicas = flags.number('prefill-replicas');
+    if (prefillReplicas < 0 || prefillReplicas >= replicas) throw new UsageError('--prefill-replicas must be at least 0 and less than --replicas');
+    const dpGroupSize = positiveInt(flags, 'dp-group-size');
+    if (replicas % dpGroupSize !== 0) throw new UsageError('--dp-group-size must divide --replicas');
     const configs = flags.list('config').length > 0 ? flags.list('config') : [...BASELINE_CONFIGS.keys()];
     const workload = await loadWorkload(flags);
     const long = workload.length >= 2000;
@@ -166,6 +174,8 @@ export const simulateCommand: Command = {
         config,
         scrapeIntervalMs,
         stalenessMs,
+        prefillReplicas,
+        dpGroupSize,
         seed: flags.number('seed'),
         progressEvery: 1000,
         ...(long ? { onProgress: (n: number) => process.stderr.write(`simulate: ${config}: ${n}/${workload.length} routed\n`) } : {}),

@@ -9,7 +9,9 @@
  *
  * `pendingPrefill_i` counts the uncached prompt blocks of requests routed to endpoint i whose
  * response has not started (the first response byte ends prefill), `activeBlocks_i` the prompt
- * blocks of requests routed there and not ended. Blocks and matches come from `PREFIX_MATCH` (the
+ * blocks of requests routed there and not ended. Under P/D disaggregation (a `prefill` profile
+ * target besides the primary) the prefill work is charged to the prefill target and only the
+ * active blocks to the decode target, so the same scorer serves both profiles. Blocks and matches come from `PREFIX_MATCH` (the
  * prefix producer, which the loader injects); without it every request counts one block.
  *
  * Why this and not `queue-scorer` alone: vLLM admits up to `max-num-seqs` requests at once, so its
@@ -34,6 +36,7 @@ import { decodeParameters } from '../../plugin/parameters.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import { StateKey } from '../cycle-state.js';
 import { PREFIX_MATCH } from '../prefix-match.js';
+import { PREFILL_PROFILE_NAME } from './approx-prefix-cache-producer.js';
 import type { FirstResponseByteHook, PreRequestHook, RequestEndHook, Scorer, SchedulingRequest, SchedulingResult } from '../types.js';
 
 export const PREFILL_COST_SCORER_TYPE = 'prefill-cost-scorer';
@@ -53,12 +56,15 @@ class EndpointCost {
   activeBlocks = 0;
 }
 
-/** What one routed request added to its target's ledger, taken back exactly once. */
+/** What one routed request added to its targets' ledgers, taken back exactly once. */
 class Charge {
   ended = false;
   constructor(
-    readonly ledger: EndpointCost,
+    /** Where its prompt is computed: the prefill target under P/D, else the destination. */
+    readonly prefillLedger: EndpointCost,
     public prefill: number,
+    /** The destination (decode target under P/D). */
+    readonly ledger: EndpointCost,
     readonly blocks: number,
   ) {}
 }
@@ -117,22 +123,26 @@ export class PrefillCostScorer implements Scorer, PreRequestHook, FirstResponseB
   }
 
   preRequest(request: SchedulingRequest, result: SchedulingResult): void {
+    if (request.state.get(CHARGE) !== undefined) return;
     const target = result.profileResults.get(result.primaryProfileName)?.targets[0];
     if (target === undefined) return;
+    const prefillTarget = result.primaryProfileName === PREFILL_PROFILE_NAME ? undefined : result.profileResults.get(PREFILL_PROFILE_NAME)?.targets[0];
+    const computesAt = prefillTarget ?? target;
     const info = request.state.get(PREFIX_MATCH);
     const blocks = info === undefined || info.totalBlocks === 0 ? 1 : info.totalBlocks;
-    const matched = info === undefined ? 0 : info.matchedBlocks(target);
+    const matched = info === undefined ? 0 : info.matchedBlocks(computesAt);
     const uncached = Math.max(blocks - this.parameters.overlapCredit * matched, 0);
+    const prefillLedger = this.#ledger(computesAt);
     const ledger = this.#ledger(target);
-    ledger.pendingPrefill += uncached;
+    prefillLedger.pendingPrefill += uncached;
     ledger.activeBlocks += blocks;
-    request.state.set(CHARGE, new Charge(ledger, uncached, blocks));
+    request.state.set(CHARGE, new Charge(prefillLedger, uncached, ledger, blocks));
   }
 
   firstResponseByte(request: SchedulingRequest): void {
     const charge = request.state.get(CHARGE);
     if (charge === undefined || charge.prefill === 0) return;
-    charge.ledger.pendingPrefill = Math.max(0, charge.ledger.pendingPrefill - charge.prefill);
+    charge.prefillLedger.pendingPrefill = Math.max(0, charge.prefillLedger.pendingPrefill - charge.prefill);
     charge.prefill = 0;
   }
 

@@ -356,3 +356,33 @@ describe('Engine.abort', () => {
     expect(engine.snapshot().requestSuccess).toBe(1);
   });
 });
+
+describe('Engine: data-parallel coupling', () => {
+  const profile = withOverrides(LLAMA_8B_H100, { itlBaseS: 0.01, itlPerSeqS: 0, prefillTokensPerS: 10_000 });
+
+  it('a stretched step ends when the group says, and its tokens come then', () => {
+    const { engine, tokens } = harness(profile);
+    engine.submit(req('a', [1], 100, 2));
+    engine.advanceTo(0);
+    const planned = engine.stepEndS;
+    expect(planned).toBeCloseTo(0.01 + 100 / 10_000, 12);
+    engine.stretchStepTo(0.5);
+    engine.stretchStepTo(0.2); // never shortens
+    expect(engine.nextEventTime()).toBe(0.5);
+    engine.advanceTo(0.49);
+    expect(tokens.get('a')).toBeUndefined();
+    engine.advanceTo(0.5);
+    expect(tokens.get('a')).toEqual([0.5]);
+  });
+
+  it('a held rank starts its next step only at the group boundary', () => {
+    const { engine, tokens } = harness(profile);
+    engine.holdUntil(1);
+    engine.submit(req('a', [1], 100, 1));
+    expect(engine.nextEventTime()).toBe(1);
+    engine.advanceTo(0.9);
+    expect(Number.isNaN(engine.stepEndS)).toBe(true);
+    engine.advanceTo(2);
+    expect(tokens.get('a')?.[0]).toBeCloseTo(1 + 0.01 + 0.01, 12);
+  });
+});

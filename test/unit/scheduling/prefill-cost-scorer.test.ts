@@ -64,6 +64,18 @@ describe('prefill-cost-scorer', () => {
     expect(scores(s, request(10, new Map([[b, 8]])), pool)).toEqual([1, 0, 1]);
   });
 
+  it('under P/D charges the prompt to the prefill target and only the blocks to the decode target', () => {
+    const s = new PrefillCostScorer('c');
+    const r = request(10, new Map([[c, 3]]));
+    s.preRequest(r, { primaryProfileName: 'decode', profileResults: new Map([['decode', { targets: [a] }], ['prefill', { targets: [c] }]]) });
+    expect(s.load(a)).toEqual({ pendingPrefill: 0, activeBlocks: 10 });
+    expect(s.load(c)).toEqual({ pendingPrefill: 7, activeBlocks: 0 });
+    s.firstResponseByte(r);
+    expect(s.load(c)).toEqual({ pendingPrefill: 0, activeBlocks: 0 });
+    s.requestEnded(r);
+    expect(s.load(a)).toEqual({ pendingPrefill: 0, activeBlocks: 0 });
+  });
+
   it('rejects unknown and out-of-range parameters', () => {
     expect(() => prefillCostScorerFactory('c', { overlapCredit: 2 }, { random: () => 0 })).toThrow(/overlapCredit/);
     expect(() => prefillCostScorerFactory('c', { weight: 1 }, { random: () => 0 })).toThrow(/weight/);

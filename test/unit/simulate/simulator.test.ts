@@ -73,6 +73,46 @@ describe('runSimulation', () => {
     }
   });
 
+  it('P/D: disaggregated requests run a prefill leg on a prefill replica, then decode elsewhere', () => {
+    const config = {
+      text: `apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: prefill-filter
+- type: decode-filter
+- type: prefill-cost-scorer
+- type: always-disagg-pd-decider
+- type: disagg-profile-handler
+  parameters: {deciders: {prefill: always-disagg-pd-decider}}
+schedulingProfiles:
+- name: prefill
+  plugins: [{pluginRef: prefill-filter}, {pluginRef: prefill-cost-scorer}]
+- name: decode
+  plugins: [{pluginRef: decode-filter}, {pluginRef: prefill-cost-scorer}]
+`,
+    };
+    const opts = { ...BASE, replicas: 3, prefillReplicas: 1, config } as const;
+    const r = runSimulation(opts);
+    expect(r).toMatchObject({ requests: WORKLOAD.length, completed: WORKLOAD.length, failed: 0, rejected: 0 });
+    // Every request's prefill leg ran on replica-0; the decode legs on the others.
+    expect(r.perReplica[0]?.requests).toBe(WORKLOAD.length);
+    expect((r.perReplica[1]?.requests ?? 0) + (r.perReplica[2]?.requests ?? 0)).toBe(WORKLOAD.length);
+    expect(r.hitRate).toBeGreaterThan(0);
+    expect(r.ttftP50Ms).toBeGreaterThan(0);
+    expect(runSimulation(opts)).toEqual(r);
+    expect(() => runSimulation({ ...opts, prefillReplicas: 3 })).toThrow(RangeError);
+  });
+
+  it('DP groups: coupled ranks wait for the slowest, so a group serves slower than independent replicas', () => {
+    const independent = runSimulation({ ...BASE, config: 'random' });
+    const coupled = runSimulation({ ...BASE, config: 'random', dpGroupSize: 2 });
+    expect(coupled.completed).toBe(WORKLOAD.length);
+    expect(coupled.perReplica.map((p) => p.name)).toEqual(['dp-0-rank-0', 'dp-0-rank-1', 'dp-1-rank-0', 'dp-1-rank-1']);
+    expect(coupled.ttftP90Ms).toBeGreaterThan(independent.ttftP90Ms);
+    expect(coupled.itlP50Ms).toBeGreaterThanOrEqual(independent.itlP50Ms);
+    expect(() => runSimulation({ ...BASE, config: 'random', dpGroupSize: 3 })).toThrow(RangeError);
+  });
+
   it('accepts a lazy iterable workload', () => {
     function* lazy(): Generator<(typeof WORKLOAD)[number]> {
       yield* WORKLOAD.slice(0, 12);

@@ -14,6 +14,7 @@ const result = (config: string, hitRate: number, quantiles: number[]): Simulatio
   ttftP90Ms: 1,
   ttftP99Ms: 1,
   itlP50Ms: 1,
+  itlP99Ms: 1,
   outputTokensPerSec: 1,
   spanS: 1,
   preemptions: 0,
