@@ -12,6 +12,7 @@ import { Datastore } from './datastore/datastore.js';
 import type { EndpointSpec } from './datastore/endpoint.js';
 import { Director } from './director/director.js';
 import { EndpointsFileSource } from './discovery/endpoints-file.js';
+import { bindServer } from './extproc/grpc-bind.js';
 import { EXTERNAL_PROCESSOR_SERVICE } from './extproc/proto.js';
 import { createExtProcHandlers, StreamTracker } from './extproc/service.js';
 import type { BodyMode, Timers } from './extproc/session.js';
@@ -103,15 +104,6 @@ function resolvePlugin<T extends Plugin>(
   return plugin;
 }
 
-function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, credentials, (err, port) => (err === null ? resolve(port) : reject(err)));
-  });
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Starts the picker. Throws (with every problem listed) on an invalid config or endpoints file. */
 export async function startPicker(options: PickerOptions): Promise<PickerServer> {
@@ -232,9 +224,9 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const started: { close: () => Promise<void> }[] = [];
   try {
     const keyPair = options.secureServing ? (options.keyPair ?? (options.certPath !== '' ? loadCertificate(options.certPath) : await selfSignedCertificate())) : undefined;
-    const grpcPort = await bind(extProcServer, hostPort(options.host, options.grpcPort), serverCredentials(keyPair));
+    const grpcPort = await bindServer(extProcServer, options.host, options.grpcPort, serverCredentials(keyPair));
     started.push({ close: () => new Promise((r) => extProcServer.tryShutdown(() => r())) });
-    const grpcHealthPort = await bind(healthServer, hostPort(options.host, options.grpcHealthPort), ServerCredentials.createInsecure());
+    const grpcHealthPort = await bindServer(healthServer, options.host, options.grpcHealthPort, ServerCredentials.createInsecure());
     started.push({ close: () => new Promise((r) => healthServer.tryShutdown(() => r())) });
     let metricsPort = -1;
     if (options.metricsPort >= 0) {

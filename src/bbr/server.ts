@@ -3,11 +3,10 @@
  * (self-signed unless a certificate directory is given), gRPC health on its own port, Prometheus
  * metrics, per-stream isolation and drain on shutdown. Each stream is one {@link BbrSession}.
  */
-import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { InternalError } from '../errors/errors.js';
+import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { bindServer } from '../extproc/grpc-bind.js';
 import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest__Output, type ProcessingResponse } from '../extproc/proto.js';
-import { immediateError } from '../extproc/responses.js';
-import { StreamTracker } from '../extproc/service.js';
+import { serveProcessStream, StreamTracker } from '../extproc/service.js';
 import { loadCertificate, selfSignedCertificate, serverCredentials, type KeyPair } from '../extproc/tls.js';
 import { createHealthHandlers, HealthState, healthServiceDefinition } from '../health/health-service.js';
 import type { Logger } from '../observability/logger.js';
@@ -47,65 +46,10 @@ export interface BbrServer {
 
 const MIB = 1024 * 1024;
 
-function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, credentials, (err, port) => (err === null ? resolve(port) : reject(err)));
-  });
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 function processHandler(options: BbrSessionOptions, tracker: StreamTracker) {
-  return (call: ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>): void => {
-    tracker.active++;
-    tracker.total++;
-    let ended = false;
-    const sink = {
-      send(response: ProcessingResponse): void {
-        if (ended) return;
-        if (!call.write(response)) {
-          call.pause();
-          call.once('drain', () => call.resume());
-        }
-      },
-      end(): void {
-        if (ended) return;
-        ended = true;
-        call.end();
-      },
-    };
-    const session = new BbrSession(sink, options);
-    let finished = false;
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      tracker.active--;
-      session.onStreamEnd();
-    };
-    call.on('data', (msg: ProcessingRequest__Output) => {
-      try {
-        session.onMessage(msg);
-      } catch (err) {
-        // An exception escaping a grpc-js listener would take every stream down.
-        options.logger.error({ err }, 'bbr stream handler failed');
-        sink.send(immediateError(new InternalError('internal error while processing the request')));
-        sink.end();
-        finish();
-      }
-    });
-    call.on('end', () => {
-      finish();
-      sink.end();
-    });
-    call.on('cancelled', finish);
-    call.on('error', (err: Error & { code?: number }) => {
-      if (err.code !== status.CANCELLED) options.logger.debug({ err: err.message }, 'bbr stream error');
-      finish();
-    });
-    call.on('close', finish);
-  };
+  return (call: ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>): void =>
+    serveProcessStream(call, (sink) => new BbrSession(sink, options), options.logger, tracker, 'bbr');
 }
 
 /** Starts the body-based router; resolves once every listener is bound. */
@@ -130,8 +74,8 @@ export async function startBbr(options: BbrOptions): Promise<BbrServer> {
   let metricsServer: { port: number; close: () => Promise<void> } | undefined;
   try {
     const keyPair = options.secureServing ? (options.keyPair ?? (options.certPath !== '' ? loadCertificate(options.certPath) : await selfSignedCertificate())) : undefined;
-    const grpcPort = await bind(extProcServer, hostPort(options.host, options.grpcPort), serverCredentials(keyPair));
-    const grpcHealthPort = await bind(healthServer, hostPort(options.host, options.grpcHealthPort), ServerCredentials.createInsecure());
+    const grpcPort = await bindServer(extProcServer, options.host, options.grpcPort, serverCredentials(keyPair));
+    const grpcHealthPort = await bindServer(healthServer, options.host, options.grpcHealthPort, ServerCredentials.createInsecure());
     if (options.metricsPort >= 0) metricsServer = await startMetricsServer(metrics.registry, options.host, options.metricsPort);
     const metricsPort = metricsServer?.port ?? -1;
     logger.info({ grpcPort, grpcHealthPort, metricsPort, secureServing: options.secureServing }, 'body-based router serving');

@@ -25,6 +25,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'question-len', kind: 'int', default: 256, help: 'shared-prefix: question tokens' },
   { name: 'output-len', kind: 'int', default: 128, help: 'shared-prefix: output tokens' },
   { name: 'qps', kind: 'string', default: '10', help: 'shared-prefix: mean arrival rate (requests/s)' },
+  { name: 'turns', kind: 'int', default: 1, help: 'shared-prefix: turns per user (multi-turn: each turn extends the previous prompt and answer)' },
   { name: 'tenants', kind: 'int', default: AGENTIC_DEFAULTS.tenants, help: 'agentic: tenants (one system prompt with tools each, Zipf popularity)' },
   { name: 'sessions', kind: 'int', default: AGENTIC_DEFAULTS.sessions, help: 'agentic: agent sessions (multi-turn, context growing by output and tool result)' },
   { name: 'session-rate', kind: 'string', default: String(AGENTIC_DEFAULTS.sessionRate), help: 'agentic: session starts per second' },
@@ -80,6 +81,7 @@ async function loadWorkload(flags: Flags): Promise<WorkloadRequest[]> {
     questionLen: positiveInt(flags, 'question-len'),
     outputLen: flags.number('output-len'),
     qps: positiveNumber(flags, 'qps') * rateScale,
+    turns: positiveInt(flags, 'turns'),
     seed: flags.number('seed'),
   });
   return limit > 0 ? all.slice(0, limit) : all;

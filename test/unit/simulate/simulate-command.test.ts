@@ -30,7 +30,7 @@ describe('epp simulate', () => {
     const out = join(dir, 'out.json');
     await run([
       '--synthetic', 'shared-prefix', '--num-groups', '3', '--prompts-per-group', '5', '--system-prompt-len', '512',
-      '--question-len', '32', '--output-len', '8', '--qps', '50', '--replicas', '2', '--profile', 'llama-8b-h100',
+      '--question-len', '32', '--output-len', '8', '--qps', '50', '--turns', '1', '--replicas', '2', '--profile', 'llama-8b-h100',
       '--rate-scale', '2', '--seed', '4', '--config', 'random', '--config=llm-d-default', '--json', out, '--plots', join(dir, 'plots'),
     ]);
     const doc = JSON.parse(readFileSync(out, 'utf8')) as { oracleHitRate: number; results: Record<string, unknown>[] };
