@@ -32,7 +32,7 @@ import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-col
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
 import { KubernetesDiscovery, type KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
-import { createLeaderHealthHandlers } from './kube/leader-health.js';
+import { createLeaderHealthHandlers } from './health/leader-health.js';
 import { resolveModelRewrite } from './kube/model-rewrites.js';
 import { attachDisaggMetrics } from './scheduling/plugins/disagg-profile-handler.js';
 

@@ -4,7 +4,7 @@ import { decodeModelRewrite, poolRewriteRules, resolveModelRewrite } from '../..
 import { decodeObjective, objectivePriorities } from '../../src/kube/objectives.js';
 import { activePorts, decodePod, podEndpoints } from '../../src/kube/pod-endpoints.js';
 import { decodePool, POOL_GROUP_V1, POOL_GROUP_V1ALPHA2 } from '../../src/kube/pool-spec.js';
-import { leaderHealthStatus } from '../../src/kube/leader-health.js';
+import { leaderHealthStatus } from '../../src/health/leader-health.js';
 import { podObject } from '../helpers/fake-kube-apiserver.js';
 
 const pool = { selector: { app: 'vllm' }, targetPorts: [8000, 8001], appProtocol: 'http' };

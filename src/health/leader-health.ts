@@ -6,7 +6,7 @@
  * SERVICE_UNKNOWN. `Watch` is unimplemented; `List` reports the four known names.
  */
 import { status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { EXT_PROC_SERVICE_NAME, type HealthState } from '../health/health-service.js';
+import { EXT_PROC_SERVICE_NAME, type HealthState } from './health-service.js';
 
 type Status = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
