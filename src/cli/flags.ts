@@ -3,6 +3,9 @@
  * `-name` and `--name` are the same flag; values come as `--name=value` or `--name value`; booleans
  * are `--name` (true) or `--name=false` (a bare following word is never taken as a bool's value).
  */
+import { formatDuration, parseDuration as parseGoDuration } from '../util/duration.js';
+
+export { formatDuration };
 
 export type FlagKind = 'string' | 'int' | 'bool' | 'duration' | 'list';
 
@@ -22,22 +25,13 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go duration (`50ms`, `1.5s`, `2m30s`, `0`) into milliseconds. */
+/** Parses a Go duration into milliseconds; an invalid one is a usage error. */
 export function parseDuration(text: string): number {
-  if (text === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    total += Number(m[1]) * (DURATION_UNITS[m[2] ?? ''] ?? NaN);
-    consumed = re.lastIndex;
+  try {
+    return parseGoDuration(text);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  if (consumed !== text.length || consumed === 0 || !Number.isFinite(total)) {
-    throw new UsageError(`invalid duration "${text}" (use e.g. 50ms, 2s, 1m)`);
-  }
-  return total;
 }
 
 function parseBool(name: string, text: string): boolean {
@@ -102,14 +96,6 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]):
     }
   }
   return { values, positional };
-}
-
-/** Formats milliseconds the way Go prints a duration flag's default (`5s`, `50ms`, `1m`). */
-export function formatDuration(ms: number): string {
-  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }
 
 /** Renders a usage table for `--help`. */

@@ -3,7 +3,7 @@
  * the `--compare` run) against the same replicas never hits the first run's prefix cache, and
  * distinct prompts differ in their first characters, where prefix routing hashes.
  */
-import { Prng } from '../simulate/workload/prng.js';
+import { Prng } from '../util/prng.js';
 
 const WORDS = [
   'system', 'policy', 'customer', 'answer', 'briefly', 'context', 'document', 'section', 'invoice', 'shipping',

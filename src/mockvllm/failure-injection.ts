@@ -8,7 +8,7 @@
  *   a value that is not an integer answers 400.
  * Draws come from a seeded generator, so a seed replays the same sequence of failures.
  */
-import { Prng } from '../simulate/workload/prng.js';
+import { Prng } from '../util/prng.js';
 import { ApiError, badRequest, errorTypeForStatus } from './api-error.js';
 
 /** The sim's failure types, in its declaration order. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../cli/flags.js';
+import { parseDuration } from '../util/duration.js';
 import { decode } from '../config/decode.js';
 
 /** Decodes a plugin's `parameters` (absent = `{}`), naming the plugin in every error. */

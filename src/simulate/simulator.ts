@@ -22,7 +22,7 @@ import { EppError } from '../errors/errors.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { resolveSimulationConfig, simulationRegistry, type SimulationConfig } from './baselines.js';
 import { FloatHashSet } from './float-hash-set.js';
-import { Prng } from './workload/prng.js';
+import { Prng } from '../util/prng.js';
 import type { WorkloadRequest } from './workload/workload-request.js';
 
 /** Inputs of {@link runSimulation}. */

@@ -18,7 +18,7 @@
  */
 import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
 import { chainedBlockIds, type TokenSegment } from './chained-block-ids.js';
-import { mix32, Prng } from './prng.js';
+import { mix32, Prng } from '../../util/prng.js';
 import { SegmentedPrompt } from './prompt-text.js';
 import { TextBank } from './text-bank.js';
 import { WorkloadError } from './workload-error.js';

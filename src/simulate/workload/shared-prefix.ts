@@ -16,7 +16,7 @@
  * Everything — texts, order, arrivals — is a pure function of the options.
  */
 import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
-import { mix32, Prng } from './prng.js';
+import { mix32, Prng } from '../../util/prng.js';
 import { chainedBlockIds, type TokenSegment } from './chained-block-ids.js';
 import { SegmentedPrompt } from './prompt-text.js';
 import { TextBank } from './text-bank.js';

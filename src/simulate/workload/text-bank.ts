@@ -10,7 +10,7 @@
  * Generated texts are cached (least recently used first out) up to a bound on the total characters
  * held, so expanding a large trace costs generation time, not memory.
  */
-import { mix32, Prng } from './prng.js';
+import { mix32, Prng } from '../../util/prng.js';
 import { WorkloadError } from './workload-error.js';
 
 /** Characters of the tag that opens every key's text. */

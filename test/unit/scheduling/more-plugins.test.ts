@@ -21,7 +21,7 @@ import type { ProfileResult, Scorer, SchedulingRequest, SchedulingResult } from 
 import type { Plugin } from '../../../src/plugin/plugin.js';
 import { describeFilter, describePicker, describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
-import { Prng } from '../../../src/simulate/workload/prng.js';
+import { Prng } from '../../../src/util/prng.js';
 
 /** A seeded uniform source (the project's mulberry32), so sampling tests are reproducible. */
 function seeded(seed: number): () => number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mix32, Prng } from '../../../src/simulate/workload/prng.js';
+import { mix32, Prng } from '../../src/util/prng.js';
 
 describe('Prng', () => {
   it('is a pure function of its seed', () => {
