@@ -22,7 +22,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { formatPyFloat } from '../../src/mockvllm/py-float.js';
 import { parsePrometheusText } from '../../src/scrape/prometheus-text.js';
-import { Prng } from '../../src/simulate/workload/prng.js';
+import { Prng } from '../../src/util/prng.js';
 
 const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 const MAX_MODEL_LEN = 131072;

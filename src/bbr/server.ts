@@ -46,7 +46,6 @@ export interface BbrServer {
 
 const MIB = 1024 * 1024;
 
-
 function processHandler(options: BbrSessionOptions, tracker: StreamTracker) {
   return (call: ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>): void =>
     serveProcessStream(call, (sink) => new BbrSession(sink, options), options.logger, tracker, 'bbr');
