@@ -4,6 +4,8 @@
  * `Map<number, number>` with non-integer keys boxes every hash and was the engine's hottest spot.
  * Keys compare with `===` (hashes are never NaN or −0); values are block ids ≥ 0.
  */
+import { hashFloat64 } from '../util/float-hash.js';
+
 const EMPTY = -1;
 
 export class BlockHashTable {
@@ -11,8 +13,6 @@ export class BlockHashTable {
   readonly #values: Int32Array;
   readonly #mask: number;
   readonly #capacity: number;
-  readonly #scratch = new Float64Array(1);
-  readonly #bits = new Uint32Array(this.#scratch.buffer);
   #size = 0;
 
   /** A table for at most `capacity` entries. */
@@ -30,9 +30,7 @@ export class BlockHashTable {
   }
 
   #home(key: number): number {
-    this.#scratch[0] = key;
-    const h = Math.imul((this.#bits[0] as number) ^ Math.imul(this.#bits[1] as number, 0x9e3779b1), 0x85ebca6b);
-    return (h ^ (h >>> 15)) & this.#mask;
+    return hashFloat64(key) & this.#mask;
   }
 
   #find(key: number): number {

@@ -4,13 +4,13 @@
  * more per entry; the oracle cache holds one entry per distinct block of a whole trace (millions).
  * Values compare with SameValueZero as in `Set` (−0 is 0); NaN is not supported. Insert-only.
  */
+import { hashFloat64 } from '../util/float-hash.js';
+
 export class FloatHashSet {
   #keys: Float64Array;
   #used: Uint8Array;
   #mask: number;
   #size = 0;
-  readonly #scratch = new Float64Array(1);
-  readonly #bits = new Uint32Array(this.#scratch.buffer);
 
   constructor(initialCapacity = 1024) {
     let slots = 16;
@@ -25,10 +25,7 @@ export class FloatHashSet {
   }
 
   #slot(value: number): number {
-    // −0 and 0 are one value; their bits differ.
-    this.#scratch[0] = value === 0 ? 0 : value;
-    const h = Math.imul((this.#bits[0] as number) ^ Math.imul(this.#bits[1] as number, 0x9e3779b1), 0x85ebca6b);
-    return (h ^ (h >>> 15)) & this.#mask;
+    return hashFloat64(value) & this.#mask;
   }
 
   /** Adds `value`; returns false when it was already present. */

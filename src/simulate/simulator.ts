@@ -160,8 +160,13 @@ const ROLE_LABEL = 'llm-d.ai/role';
 /** Set by the disaggregation handler on decisions that need a remote prefill (reference §7). */
 const PREFILLER_HEADER = 'x-prefiller-host-port';
 
-/** A disaggregated request: where its decode leg goes, and what its prefill leg found cached. */
+/**
+ * A disaggregated request: when it arrived, where its decode leg goes, and — once its prefill leg
+ * succeeded (`remote`) — what that leg found cached. A failed prefill leg leaves `remote` false: the
+ * decode replica then computes the prompt itself, as the sidecar's fallback does.
+ */
 class PdFlight {
+  remote = false;
   prefillCachedTokens = 0;
   constructor(
     readonly decodeReplica: number,
@@ -237,10 +242,10 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   const replicaPrompt = new Float64Array(options.replicas);
   const replicaCached = new Float64Array(options.replicas);
   const replicaTtfts = Array.from({ length: options.replicas }, () => new NumberLog());
-  // P/D: requests between their prefill and decode legs (by prefill-leg id), and the prefill
-  // outcome of requests whose decode leg runs (by request id).
+  // P/D: requests between their prefill and decode legs (by prefill-leg id), and requests whose
+  // decode leg runs (by request id).
   const awaitingDecode = new Map<string, PdFlight>();
-  const prefilled = new Map<string, PdFlight>();
+  const decoding = new Map<string, PdFlight>();
   const onPrefillFinish = (replica: number, r: EngineResult): void => {
     const flight = awaitingDecode.get(r.request.id);
     if (flight === undefined) return;
@@ -248,15 +253,16 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     replicaPrompt[replica] = (replicaPrompt[replica] ?? 0) + r.request.promptTokens;
     replicaCached[replica] = (replicaCached[replica] ?? 0) + r.cachedTokens;
     const decodeEngine = engines[flight.decodeReplica];
-    if (r.finishReason !== 'length' || r.kvTransferParams === undefined || decodeEngine === undefined) {
+    if (decodeEngine === undefined) return;
+    decoding.set(flight.request.id, flight);
+    decodeEngine.advanceTo(r.finishS);
+    if (r.finishReason !== 'length' || r.kvTransferParams === undefined) {
       // The sidecar falls back to computing the prompt on the decode replica.
-      decodeEngine?.advanceTo(r.finishS);
-      decodeEngine?.submit(flight.request);
+      decodeEngine.submit(flight.request);
       return;
     }
+    flight.remote = true;
     flight.prefillCachedTokens = r.cachedTokens;
-    prefilled.set(flight.request.id, flight);
-    decodeEngine.advanceTo(r.finishS);
     decodeEngine.submit({ ...flight.request, pd: { role: 'decode', transfer: r.kvTransferParams } });
   };
   const onFinish = (replica: number, r: EngineResult): void => {
@@ -264,8 +270,8 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
       onPrefillFinish(replica, r);
       return;
     }
-    const flight = prefilled.get(r.request.id);
-    if (flight !== undefined) prefilled.delete(r.request.id);
+    const flight = decoding.get(r.request.id);
+    if (flight !== undefined) decoding.delete(r.request.id);
     const decision = decisions.get(r.request.id);
     if (decision !== undefined) {
       decisions.delete(r.request.id);
@@ -278,13 +284,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
     }
     completed++;
     // A disaggregated request's prompt was computed by its prefill leg: that leg's cache hits count.
-    const cached = flight === undefined ? r.cachedTokens : flight.prefillCachedTokens;
-    cachedTokens += cached;
+    const remote = flight?.remote === true;
+    cachedTokens += remote ? (flight?.prefillCachedTokens ?? 0) : r.cachedTokens;
     promptTokens += r.request.promptTokens;
-    if (flight === undefined) {
+    if (!remote) {
       replicaCached[replica] = (replicaCached[replica] ?? 0) + r.cachedTokens;
       replicaPrompt[replica] = (replicaPrompt[replica] ?? 0) + r.request.promptTokens;
     }
+    // The decode leg arrived when its prefill leg ended; the client's clock started at routing.
     const ttft = r.firstTokenS - (flight === undefined ? r.arrivalS : flight.arrivalS);
     ttfts.push(ttft);
     replicaTtfts[replica]?.push(ttft);
