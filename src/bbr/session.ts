@@ -14,8 +14,9 @@
  * Missing or unusable models pass through without the header (GIE fails the stream on invalid JSON
  * or a non-string model; here the route without the header decides, typically a 404).
  */
-import { InternalError, PayloadTooLargeError, toEppError, type EppError } from '../errors/errors.js';
+import { PayloadTooLargeError, ProtocolViolationError, toEppError, type EppError } from '../errors/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { boundedText } from '../util/bounded-text.js';
 import type { HeaderValueOption, ProcessingRequest__Output } from '../extproc/proto.js';
 import { continueBody, continueHeaders, immediateError, streamedBody, trailersResponse } from '../extproc/responses.js';
 import type { BodyMode, ResponseSink } from '../extproc/session.js';
@@ -108,12 +109,12 @@ export class BbrSession {
         this.sink.send(trailersResponse('response'));
         return;
       default:
-        throw new InternalError('ProcessingRequest without a request field');
+        throw new ProtocolViolationError('ProcessingRequest without a request field');
     }
   }
 
   #onRequestHeaders(headers: readonly { key?: string }[], endOfStream: boolean): void {
-    if (this.#phase !== Phase.AwaitingHeaders) throw new InternalError('request headers received twice');
+    if (this.#phase !== Phase.AwaitingHeaders) throw new ProtocolViolationError('request headers received twice');
     this.#clientHeaderPresent = headers.some((h) => (h.key ?? '').toLowerCase() === MODEL_NAME_HEADER);
     if (endOfStream) {
       // Nothing to read a model from.
@@ -128,7 +129,7 @@ export class BbrSession {
 
   #onRequestBody(body: Buffer | undefined, endOfStream: boolean): void {
     if (this.#phase !== Phase.CollectingBody) {
-      if (this.#phase === Phase.AwaitingHeaders) throw new InternalError('request body received before request headers');
+      if (this.#phase === Phase.AwaitingHeaders) throw new ProtocolViolationError('request body received before request headers');
       return; // a late empty end-of-stream chunk after the answer carries nothing
     }
     if (body !== undefined && body.length > 0) {
@@ -153,12 +154,12 @@ export class BbrSession {
     if (extraction.kind === 'model') {
       metrics.success.inc();
       common = { clear_route_cache: true, header_mutation: { set_headers: [modelHeader(extraction.model)] } };
-      if (logger.isLevelEnabled('debug')) logger.debug({ model: extraction.model }, 'model header set');
+      if (logger.isLevelEnabled('debug')) logger.debug({ model: boundedText(extraction.model) }, 'model header set');
     } else {
       if (extraction.kind === 'missing') metrics.modelNotInBody.inc();
       else metrics.modelNotParsed.inc();
       if (logger.isLevelEnabled('debug')) {
-        logger.debug({ reason: extraction.kind === 'missing' ? 'the request body has no model' : extraction.reason }, 'passing through without a model header');
+        logger.debug({ reason: extraction.kind === 'missing' ? 'the request body has no model' : boundedText(extraction.reason) }, 'passing through without a model header');
       }
       const remove = this.#removals();
       // Removing the client's copy changes the route as much as setting it does.

@@ -1,8 +1,9 @@
 /**
  * An endpoint is one `address:port` a model server listens on (a pod with N target ports, or a
  * data-parallel server with N rank ports, is N endpoints). Identity and labels never change for the
- * life of an Endpoint object; scraped metrics arrive as new immutable `EndpointMetrics` values, and
- * the in-flight counter is the one mutable field, owned by the request lifecycle.
+ * life of an Endpoint object; scraped metrics arrive as new immutable `EndpointMetrics` values and
+ * the reachability flag changes with them (both owned by the metrics collector), and the in-flight
+ * counter is owned by the request lifecycle.
  */
 
 /** One data-parallel rank's signals, when a scrape reports several engines. */
@@ -72,6 +73,15 @@ export class Endpoint implements EndpointSpec {
   inFlight = 0;
   /** Replaced (never mutated) by the metrics collector, off the request path. */
   metrics: EndpointMetrics = UNKNOWN_METRICS;
+  /**
+   * False while the metrics collector cannot reach this endpoint: its last scrape was refused, timed
+   * out, lost its connection, answered non-200, a page that is not Prometheus text or one over the
+   * size cap, or its last good scrape is older than the staleness threshold. True from discovery
+   * (a new replica takes traffic before its first scrape completes) until the first failed scrape,
+   * and again from the first good one. Unreachable endpoints are unroutable while a reachable
+   * candidate exists (`scheduling/reachable-candidates.ts`). Written by the collector only.
+   */
+  reachable = true;
 
   constructor(
     readonly name: string,

@@ -2,13 +2,19 @@
  * The request lifecycle between the protocol edge and the scheduler: candidates (subset hint),
  * target model (rewrite header), scheduling, in-flight accounting, and the body to forward.
  * Synchronous over the current endpoint snapshot; expected failures are thrown as EppErrors.
+ * Unreachable endpoints are dropped while a reachable one remains: from a body-less request's
+ * candidates here, and from each scheduling profile's candidates by the scheduler (see
+ * `scheduling/reachable-candidates.ts`), never so far as to leave a request without a candidate.
  */
 import type { Datastore } from '../datastore/datastore.js';
 import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/errors.js';
+import type { GaugeSeries } from '../observability/hot-metrics.js';
+import type { RunningRequestsMetrics } from '../observability/metrics.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { CycleState } from '../scheduling/cycle-state.js';
 import type { SaturationDetector } from '../scheduling/saturation-detector.js';
+import { reachableCandidates } from '../scheduling/reachable-candidates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import type { SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
 import { subsetCandidates } from './candidates.js';
@@ -58,6 +64,13 @@ export interface DirectorOptions {
    * otherwise (InferenceModelRewrite rules); undefined = unchanged.
    */
   readonly modelRewrite?: (model: string) => string | undefined;
+  /** `inference_objective_running_requests`: +1 per routed request, −1 once when it is released. */
+  readonly metrics?: RunningRequestsMetrics;
+}
+
+/** A decision as `Director.route` made it: the gauge series `release` owes a decrement, until paid. */
+interface TrackedDecision extends RoutingDecision {
+  running: GaugeSeries | undefined;
 }
 
 /** What the protocol edge needs from the lifecycle; a Promise result is bounded by the decision deadline. */
@@ -93,8 +106,9 @@ export class Director implements RequestRouter {
     let responseHeaders = NO_HEADERS;
     let scheduled: RoutingDecision['scheduled'];
     if (input.bodyless) {
-      // Nothing to schedule on: any candidate serves a body-less request (as the reference does).
-      const e = candidates[Math.floor(this.options.random() * candidates.length)] as Endpoint;
+      // Nothing to schedule on: any reachable candidate serves a body-less request (the reference: any candidate).
+      const eligible = reachableCandidates(candidates);
+      const e = eligible[Math.floor(this.options.random() * eligible.length)] as Endpoint;
       targets = [e];
     } else {
       // Legacy admission: only sheddable requests are checked, and only against saturation.
@@ -135,7 +149,11 @@ export class Director implements RequestRouter {
     // Only the first target receives the request; the rest are fallbacks for the data plane's retries.
     const first = targets[0];
     if (first !== undefined) first.inFlight++;
-    return { targets, destination, incomingModel, targetModel, priority, rewrittenBody, setHeaders, responseHeaders, scheduled };
+    // The series object itself travels with the decision, so the decrement hits the one incremented.
+    const running = this.options.metrics?.runningRequestsSeries(incomingModel);
+    running?.inc();
+    const decision: TrackedDecision = { targets, destination, incomingModel, targetModel, priority, rewrittenBody, setHeaders, responseHeaders, scheduled, running };
+    return decision;
   }
 
   /** Runs the first-response-byte hooks; the protocol edge calls it at most once per decision. */
@@ -146,6 +164,13 @@ export class Director implements RequestRouter {
 
   /** Ends a routed request: in-flight accounting and request-end hooks. Call exactly once per decision. */
   release(decision: RoutingDecision): void {
+    // Cleared before the decrement: a second release of the same decision leaves the gauge alone.
+    const tracked = decision as Partial<TrackedDecision>;
+    const running = tracked.running;
+    if (running !== undefined) {
+      tracked.running = undefined;
+      running.dec();
+    }
     const first = decision.targets[0];
     if (first !== undefined && first.inFlight > 0) first.inFlight--;
     const s = decision.scheduled;

@@ -21,7 +21,7 @@ import type { Logger } from '../observability/logger.js';
 import { loadKubeConfig } from './kube-client.js';
 import { formatLabelSelector } from './label-selector.js';
 import { LeaderElector, leaseNameFor } from './leader-election.js';
-import { decodeModelRewrite, MODEL_REWRITE_RESOURCE, poolRewriteRules, type ModelRewriteInfo, type ModelRewriteRule } from './model-rewrites.js';
+import { decodeModelRewrite, MODEL_REWRITE_RESOURCE, poolRewriteRules, rewriteModelNames, type ModelRewriteInfo, type ModelRewriteRule } from './model-rewrites.js';
 import { decodeObjective, OBJECTIVE_RESOURCE, objectivePriorities, type ObjectiveInfo } from './objectives.js';
 import { decodePod, poolEndpoints, sameEndpoints, type PodInfo } from './pod-endpoints.js';
 import { decodePool, poolResource, type PoolSpec } from './pool-spec.js';
@@ -59,6 +59,11 @@ export interface KubernetesDiscoveryOptions extends KubernetesDiscoveryConfig {
   readonly logger: Logger;
   readonly onEndpoints: (specs: EndpointSpec[]) => void;
   readonly onObjectives: (priorities: ReadonlyMap<string, number>) => void;
+  /**
+   * The model names this pool's InferenceModelRewrite rules configure (exact-match models and
+   * targets), whenever the rules change; for pinning them as metric labels.
+   */
+  readonly onConfiguredModels?: (names: readonly string[]) => void;
 }
 
 export class KubernetesDiscovery {
@@ -116,6 +121,7 @@ export class KubernetesDiscovery {
         onChange: () => {
           if (this.#rewrites === undefined) return;
           this.#rewriteRules = poolRewriteRules(this.#rewrites.items.values(), source.poolName, group);
+          options.onConfiguredModels?.(rewriteModelNames(this.#rewriteRules));
         },
       });
     } else {

@@ -78,6 +78,19 @@ export function poolRewriteRules(rewrites: Iterable<ModelRewriteInfo>, poolName:
   return mine.flatMap((r) => r.rules);
 }
 
+/**
+ * The model names rules configure: their exact-match models and rewrite targets, each once, in rule
+ * order. These are the operator's names, which metrics pin so client-chosen names cannot crowd out.
+ */
+export function rewriteModelNames(rules: readonly ModelRewriteRule[]): string[] {
+  const names = new Set<string>();
+  for (const r of rules) {
+    for (const m of r.models) names.add(m);
+    for (const t of r.targets) names.add(t.model);
+  }
+  return [...names];
+}
+
 /** The model a request for `model` is rewritten to, or undefined when no rule matches. */
 export function resolveModelRewrite(rules: readonly ModelRewriteRule[], model: string, random: () => number): string | undefined {
   const rule = rules.find((r) => r.models.includes(model)) ?? rules.find((r) => r.models.length === 0);

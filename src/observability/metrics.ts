@@ -1,11 +1,16 @@
 /**
  * Every metric the picker exports, on a private registry, with the reference EPP's names and labels
  * (existing dashboards and alerts keep working). Metrics updated per request are HotCounter /
- * HotHistogram (one cached series per label tuple); the rest are plain prom-client.
+ * HotGauge / HotHistogram (one cached series per label tuple); the rest are plain prom-client.
+ *
+ * Model-name labels (`model_name`, `target_model_name`) come from clients; they are bounded here, so
+ * callers pass raw values: one BoundedLabel shared by both labels of every metric (as the reference's
+ * `modelLabelLimiter`), names the operator configured pinned with `pinModelNames`.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Endpoint } from '../datastore/endpoint.js';
-import { HotCounter, HotHistogram, type HistogramSeries } from './hot-metrics.js';
+import { BoundedLabel } from './bounded-label.js';
+import { HotCounter, HotGauge, HotHistogram, type GaugeSeries, type HistogramSeries } from './hot-metrics.js';
 import type { TypedName } from '../plugin/plugin.js';
 
 /** `decision_type` of the disaggregation counters (the reference's values). */
@@ -27,6 +32,16 @@ export interface DisaggMetrics {
   disaggSkipped(model: string, reason: string): void;
 }
 
+/** The in-flight gauge as the director drives it (kept narrow so tests can pass a fake). */
+export interface RunningRequestsMetrics {
+  /**
+   * The `inference_objective_running_requests` series of a (raw) model name. Increment it when a
+   * request is routed and decrement that same object when it ends: the pair then stays balanced
+   * whatever the label bound admits or pins in between.
+   */
+  runningRequestsSeries(model: string): GaugeSeries;
+}
+
 /** What the scheduling framework reports (kept narrow so tests can pass a fake). */
 export interface SchedulerMetrics {
   observePlugin(extensionPoint: string, plugin: TypedName, ms: number): void;
@@ -37,26 +52,36 @@ const SCHEDULER_BUCKETS = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.
 const TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576];
 const PROCESSING_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-export class EppMetrics implements SchedulerMetrics, DisaggMetrics {
+/** The model name the disaggregation counters report for an empty one, as the reference. */
+const UNKNOWN_MODEL = 'unknown';
+
+export class EppMetrics implements SchedulerMetrics, DisaggMetrics, RunningRequestsMetrics {
   readonly registry = new Registry();
+  // Declared before the metrics that use it (fields initialise in order).
+  readonly #models = new BoundedLabel();
+  readonly #modelLabels = { model_name: this.#models, target_model_name: this.#models };
 
   readonly requestTotal = new HotCounter({
     name: 'inference_objective_request_total',
     help: 'Counter of inference objective requests broken out for each model and target model.',
     labelNames: ['model_name', 'target_model_name', 'priority'],
     registry: this.registry,
+    bounded: this.#modelLabels,
   });
   readonly requestErrorTotal = new HotCounter({
     name: 'inference_objective_request_error_total',
     help: 'Counter of inference objective requests errors broken out for each model and target model.',
     labelNames: ['model_name', 'target_model_name', 'error_code'],
     registry: this.registry,
+    bounded: this.#modelLabels,
   });
-  readonly runningRequests = new Gauge({
+  /** Requests routed and not yet ended, by the model the client asked for (see `runningRequestsSeries`). */
+  readonly runningRequests = new HotGauge({
     name: 'inference_objective_running_requests',
     help: 'Inference objective number of running requests in each model.',
-    labelNames: ['model_name'] as const,
-    registers: [this.registry],
+    labelNames: ['model_name'],
+    registry: this.registry,
+    bounded: this.#modelLabels,
   });
   readonly schedulerE2e = new HotHistogram({
     name: 'inference_extension_scheduler_e2e_duration_seconds',
@@ -107,23 +132,34 @@ export class EppMetrics implements SchedulerMetrics, DisaggMetrics {
     registers: [this.registry],
   });
 
+  /** Not in the reference: endpoints taken out of routing because they could not be scraped (see scheduling/reachable-candidates.ts). */
+  readonly endpointUnreachableTotal = new Counter({
+    name: 'llm_d_inference_scheduler_endpoint_unreachable_total',
+    help: 'Times an endpoint was taken out of routing because its metrics could not be scraped, by reason (refused, timeout, network, http-status, too-large, garbage, stale).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly disaggDecisionTotal = new HotCounter({
     name: 'llm_d_inference_scheduler_disagg_decision_total',
     help: 'Total number of disaggregation routing decisions made',
     labelNames: ['model_name', 'decision_type'],
     registry: this.registry,
+    bounded: this.#modelLabels,
   });
   readonly pdDecisionTotal = new HotCounter({
     name: 'llm_d_inference_scheduler_pd_decision_total',
     help: 'Total number of P/D disaggregation decisions made (deprecated: use llm_d_inference_scheduler_disagg_decision_total)',
     labelNames: ['model_name', 'decision_type'],
     registry: this.registry,
+    bounded: this.#modelLabels,
   });
   readonly disaggSkippedTotal = new HotCounter({
     name: 'llm_d_inference_scheduler_disagg_skipped_total',
     help: 'Requests kept decode-only although the decider found them worth disaggregating, by reason (prefill-saturated: every prefill endpoint was over its queue or KV threshold)',
     labelNames: ['model_name', 'reason'],
     registry: this.registry,
+    bounded: this.#modelLabels,
   });
 
   readonly #pluginSeries = new Map<TypedName, Map<string, HistogramSeries>>();
@@ -138,19 +174,35 @@ export class EppMetrics implements SchedulerMetrics, DisaggMetrics {
       labelNames: ['model_name', 'target_model_name'],
       buckets: TOKEN_BUCKETS,
       registry: this.registry,
+      bounded: this.#modelLabels,
     });
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry });
     this.info.labels(process.env.EPP_COMMIT ?? 'dev', process.env.EPP_BUILD_REF ?? 'dev').set(1);
+    this.#models.pin(UNKNOWN_MODEL);
+  }
+
+  /**
+   * Pins model names the operator configured (InferenceModelRewrite exact-match sources and rewrite
+   * targets): they always report as themselves on model-name labels and take none of the 1000 slots
+   * client-chosen names share. Names over 256 bytes are not pinned (they report as `other`). Pins are
+   * never removed. Call it whenever the rules are (re)loaded.
+   */
+  pinModelNames(names: Iterable<string>): void {
+    for (const n of names) this.#models.pin(n);
+  }
+
+  runningRequestsSeries(model: string): GaugeSeries {
+    return this.runningRequests.labels(model);
   }
 
   /** The data-layer counters bound to the built-in source and extractor. */
-  collectorMetrics(): { pollError(): void; extractError(): void } {
+  collectorMetrics(): { pollError(): void; extractError(): void; endpointUnreachable(reason: string): void } {
     const poll = this.pollErrors.labels('metrics-data-source');
     const extract = this.extractErrors.labels('metrics-data-source', 'core-metrics-extractor');
-    return { pollError: () => poll.inc(), extractError: () => extract.inc() };
+    return { pollError: () => poll.inc(), extractError: () => extract.inc(), endpointUnreachable: (reason) => this.endpointUnreachableTotal.labels(reason).inc() };
   }
 
   /**
@@ -175,6 +227,17 @@ export class EppMetrics implements SchedulerMetrics, DisaggMetrics {
       registers: [this.registry],
       collect(this: Gauge<'name'>) {
         this.labels(poolName).set(endpoints().length);
+      },
+    });
+    new Gauge({
+      name: 'inference_pool_unreachable_endpoints',
+      help: 'Endpoints out of routing because their metrics cannot be scraped (not in the reference).',
+      labelNames: ['name'],
+      registers: [this.registry],
+      collect(this: Gauge<'name'>) {
+        let n = 0;
+        for (const e of endpoints()) if (!e.reachable) n++;
+        this.labels(poolName).set(n);
       },
     });
     new Gauge({
@@ -206,15 +269,15 @@ export class EppMetrics implements SchedulerMetrics, DisaggMetrics {
   }
 
   disaggDecision(model: string, decision: DisaggDecisionType): void {
-    this.disaggDecisionTotal.labels(model === '' ? 'unknown' : model, decision).inc();
+    this.disaggDecisionTotal.labels(model === '' ? UNKNOWN_MODEL : model, decision).inc();
   }
 
   pdDecision(model: string, decision: 'decode-only' | 'prefill-decode'): void {
-    this.pdDecisionTotal.labels(model === '' ? 'unknown' : model, decision).inc();
+    this.pdDecisionTotal.labels(model === '' ? UNKNOWN_MODEL : model, decision).inc();
   }
 
   disaggSkipped(model: string, reason: string): void {
-    this.disaggSkippedTotal.labels(model === '' ? 'unknown' : model, reason).inc();
+    this.disaggSkippedTotal.labels(model === '' ? UNKNOWN_MODEL : model, reason).inc();
   }
 
   observeSchedulerE2e(ms: number): void {

@@ -26,6 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { PREFILLER_HOST_PORT_HEADER, REQUEST_ID_HEADER } from '../extproc/headers.js';
 import type { KeyPair } from '../extproc/tls.js';
 import type { Logger } from '../observability/logger.js';
+import { boundedText } from '../util/bounded-text.js';
 import { CachedTokensRewriter } from './cached-tokens.js';
 import { cachedTokensOf, decodeLegBody, isClientError, isObject, prefillLegBody, tokenLimitFields } from './nixlv2.js';
 
@@ -167,7 +168,7 @@ class Sidecar {
       else await this.#passThrough(req, res, url, abort.signal);
     } catch (err) {
       if (abort.signal.aborted) return;
-      this.options.logger.warn({ err, path: pathname }, 'pd-sidecar request failed');
+      this.options.logger.warn({ err, path: boundedText(pathname) }, 'pd-sidecar request failed');
       if (err instanceof UpstreamTimeoutError) sendError(res, 504, err.message, 'GatewayTimeout');
       else if (err instanceof BodyTooLargeError) sendError(res, 413, err.message, 'PayloadTooLarge');
       else sendError(res, 502, err instanceof Error ? err.message : String(err), 'BadGateway');
@@ -193,11 +194,12 @@ class Sidecar {
       return;
     }
     const headers = forwardHeaders(req.headers);
-    const requestId = headerValue(req.headers[REQUEST_ID_HEADER]);
-    headers[REQUEST_ID_HEADER] = requestId === '' ? randomUUID() : requestId;
+    const clientRequestId = headerValue(req.headers[REQUEST_ID_HEADER]);
+    const requestId = clientRequestId === '' ? randomUUID() : clientRequestId;
+    headers[REQUEST_ID_HEADER] = requestId;
     const target = parseHostPort(prefiller);
     if (target === undefined) {
-      logger.warn({ prefiller }, 'pd-sidecar: malformed x-prefiller-host-port, decoding locally');
+      logger.warn({ prefiller: boundedText(prefiller) }, 'pd-sidecar: malformed x-prefiller-host-port, decoding locally');
       await this.#decode(res, url, headers, raw, undefined, signal);
       return;
     }
@@ -209,7 +211,7 @@ class Sidecar {
       prefill = { status: up.statusCode ?? 502, headers: up.headers, body: await readAll(up, MAX_PREFILL_RESPONSE_BYTES) };
     } catch (err) {
       if (signal.aborted) throw err;
-      logger.warn({ err, prefiller, requestId: headers[REQUEST_ID_HEADER] }, 'pd-sidecar: prefill leg failed, falling back to local decode');
+      logger.warn({ err, prefiller: boundedText(prefiller), requestId: boundedText(requestId) }, 'pd-sidecar: prefill leg failed, falling back to local decode');
       await this.#decode(res, url, headers, raw, undefined, signal);
       return;
     }
@@ -219,7 +221,7 @@ class Sidecar {
         res.end(prefill.body);
         return;
       }
-      logger.warn({ status: prefill.status, prefiller, requestId: headers[REQUEST_ID_HEADER] }, 'pd-sidecar: prefill leg answered an error, falling back to local decode');
+      logger.warn({ status: prefill.status, prefiller: boundedText(prefiller), requestId: boundedText(requestId) }, 'pd-sidecar: prefill leg answered an error, falling back to local decode');
       await this.#decode(res, url, headers, raw, undefined, signal);
       return;
     }
@@ -230,11 +232,11 @@ class Sidecar {
       answer = undefined;
     }
     if (!isObject(answer)) {
-      logger.warn({ prefiller }, 'pd-sidecar: prefill leg answered no JSON object, falling back to local decode');
+      logger.warn({ prefiller: boundedText(prefiller) }, 'pd-sidecar: prefill leg answered no JSON object, falling back to local decode');
       await this.#decode(res, url, headers, raw, undefined, signal);
       return;
     }
-    if (answer.kv_transfer_params === undefined) logger.warn({ prefiller }, "pd-sidecar: prefill response has no 'kv_transfer_params'");
+    if (answer.kv_transfer_params === undefined) logger.warn({ prefiller: boundedText(prefiller) }, "pd-sidecar: prefill response has no 'kv_transfer_params'");
     // vLLM reports null details when nothing was cached.
     const cached = cachedTokensOf(answer) ?? 0;
     const decode = Buffer.from(JSON.stringify(decodeLegBody(body, answer.kv_transfer_params)), 'utf8');

@@ -6,12 +6,14 @@
  * KV use is clamped to [0, 1].
  *
  * The result is `known` only when both the waiting-queue and the KV-usage families were found: an
- * endpoint whose scrape lacks them (garbage, the wrong engine type) must not look idle.
+ * endpoint whose scrape lacks them (garbage, the wrong engine type) must not look idle. A page that
+ * lacks them but is exposition text is a scrape with missing data; one that is not exposition text
+ * at all is `garbage`, which the collector counts as a failed scrape.
  */
 import type { EndpointMetrics, RankMetrics } from '../datastore/endpoint.js';
 import { UNKNOWN_METRICS } from '../datastore/endpoint.js';
 import type { EngineConfig, SeriesSelector } from './engine-config.js';
-import { parsePrometheusText } from './prometheus-text.js';
+import { hasAnySample, parsePrometheusText } from './prometheus-text.js';
 
 interface Sample {
   readonly labels: Record<string, string>;
@@ -23,6 +25,11 @@ export interface Extraction {
   /** Required families (queue, running, KV usage) that were absent or unusable. */
   readonly missing: readonly string[];
   readonly malformedLines: number;
+  /**
+   * True when the page has content but not one well-formed sample line of any family (an HTML page,
+   * random bytes): not Prometheus text. An empty page, or one of other families only, is not garbage.
+   */
+  readonly garbage: boolean;
 }
 
 function matches(sample: Sample, selector: SeriesSelector): boolean {
@@ -88,7 +95,10 @@ export function extractMetrics(text: string, engine: EngineConfig, nowMs: number
   }
   if (kv === undefined && engine.kvUsage[0] !== undefined) missing.push(engine.kvUsage[0].name);
 
-  if (queued === undefined || kv === undefined) return { metrics: UNKNOWN_METRICS, missing, malformedLines: stats.malformed };
+  if (queued === undefined || kv === undefined) {
+    const garbage = stats.samples === 0 && stats.malformed + stats.skipped > 0 && !hasAnySample(text);
+    return { metrics: UNKNOWN_METRICS, missing, malformedLines: stats.malformed, garbage };
+  }
 
   let kvMean = 0;
   for (const v of kv.values()) kvMean += v > 1 ? 1 : v;
@@ -147,5 +157,5 @@ export function extractMetrics(text: string, engine: EngineConfig, nowMs: number
     ranks,
     updatedAtMs: nowMs,
   });
-  return { metrics, missing, malformedLines: stats.malformed };
+  return { metrics, missing, malformedLines: stats.malformed, garbage: false };
 }

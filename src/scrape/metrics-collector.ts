@@ -6,12 +6,22 @@
  *
  * Unknown is never idle: values older than `--metrics-staleness-threshold` become UNKNOWN (checked on
  * every tick, also while backing off), and a refused connection makes them UNKNOWN at once.
+ *
+ * Unreachable means unroutable: the loop also maintains `Endpoint.reachable`. The first failed
+ * scrape (any ScrapeFailure: refused, timeout, connection lost, non-200, not Prometheus text, over
+ * the size cap), or a last good scrape older than the staleness threshold, makes the endpoint
+ * unreachable; the first good scrape (a page that parses, even one lacking some families) makes it
+ * reachable again. A new endpoint is reachable until its first scrape fails. Each transition is
+ * logged once at info with its reason. Readmission: attempts continue while the endpoint fails, at
+ * most `maxBackoffMs` apart and on the interval's ticks, so a replica that recovers is readmitted
+ * within `maxBackoffMs + intervalMs` plus one scrape (1.05 s with the defaults), or plus the
+ * scrape deadline when the attempt in flight at recovery hangs until it.
  */
 import { UNKNOWN_METRICS, type Endpoint } from '../datastore/endpoint.js';
 import type { Logger } from '../observability/logger.js';
 import type { EngineConfig } from './engine-config.js';
 import { extractMetrics } from './extract-metrics.js';
-import { ScrapeError, type MetricsFetcher } from './scrape-error.js';
+import { ScrapeError, type MetricsFetcher, type ScrapeFailure } from './scrape-error.js';
 
 /** Time source and timers, injected so tests run on fake timers. */
 export interface Clock {
@@ -26,10 +36,15 @@ export const SYSTEM_CLOCK: Clock = {
   clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
 };
 
+/** Why an endpoint is unreachable: how its last scrape failed, or `stale` (no good scrape within the threshold). */
+export type UnreachableReason = ScrapeFailure | 'stale';
+
 /** Counters the collector reports (the reference's data-layer error metrics). */
 export interface CollectorMetrics {
   pollError(): void;
   extractError(): void;
+  /** Called once each time an endpoint becomes unreachable (not on every failed scrape). */
+  endpointUnreachable?(reason: UnreachableReason): void;
 }
 
 export interface CollectorOptions {
@@ -63,6 +78,9 @@ class ScrapeLoop {
   #stopped = false;
   #failures = 0;
   #nextAttemptAt = 0;
+  /** Clock time of the last good scrape; 0 = none yet. */
+  #lastGoodAt = 0;
+  #unreachableSince = 0;
   #handle: unknown;
   readonly #url: URL;
   readonly #frequentUrl: URL;
@@ -88,6 +106,8 @@ class ScrapeLoop {
     const now = clock.now();
     const m = this.endpoint.metrics;
     if (m.known && now - m.updatedAtMs > stalenessMs) this.endpoint.metrics = UNKNOWN_METRICS;
+    // Only a deadline longer than the threshold lets a scrape hang this long without failing first.
+    if (this.endpoint.reachable && this.#lastGoodAt > 0 && now - this.#lastGoodAt > stalenessMs) this.#unreachable('stale', `no good scrape for ${now - this.#lastGoodAt} ms`, now);
     if (this.#inFlight || this.#stopped || now < this.#nextAttemptAt) return;
     this.#inFlight = true;
     this.#capacityThisScrape = this.#scrapes++ % CAPACITY_EVERY === 0 || this.endpoint.metrics.cacheBlockSize === 0;
@@ -107,29 +127,50 @@ class ScrapeLoop {
   #succeeded(text: string): void {
     this.#inFlight = false;
     if (this.#stopped) return;
-    this.#failures = 0;
-    this.#nextAttemptAt = 0;
     const now = this.options.clock.now();
-    const { metrics, missing } = extractMetrics(text, this.engine, now, this.#capacityThisScrape, this.endpoint.metrics);
+    const { metrics, missing, garbage } = extractMetrics(text, this.engine, now, this.#capacityThisScrape, this.endpoint.metrics);
     if (missing.length > 0) {
       this.options.metrics?.extractError();
       if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ endpoint: this.endpoint.name, missing }, 'metrics families missing');
     }
     this.endpoint.metrics = metrics;
+    if (garbage) {
+      this.#failure(new ScrapeError('garbage', `the ${text.length}-character page is not Prometheus text`));
+      return;
+    }
+    this.#failures = 0;
+    this.#nextAttemptAt = 0;
+    this.#lastGoodAt = now;
+    if (!this.endpoint.reachable) {
+      this.endpoint.reachable = true;
+      this.options.logger.info({ endpoint: this.endpoint.name, unreachableForMs: now - this.#unreachableSince }, 'endpoint reachable again: back in routing');
+    }
   }
 
   #failed(err: unknown): void {
     this.#inFlight = false;
     if (this.#stopped) return;
     this.options.metrics?.pollError();
-    const { intervalMs, maxBackoffMs, clock } = this.options;
+    this.#failure(err instanceof ScrapeError ? err : new ScrapeError('network', err instanceof Error ? err.message : String(err)));
+  }
+
+  #failure(err: ScrapeError): void {
+    const { intervalMs, maxBackoffMs, clock, logger } = this.options;
+    const now = clock.now();
     this.#failures++;
-    this.#nextAttemptAt = clock.now() + Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(this.#failures, 16));
+    this.#nextAttemptAt = now + Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(this.#failures, 16));
     // A refused connection means nothing is listening: the replica is gone or restarting.
-    if (err instanceof ScrapeError && err.kind === 'refused') this.endpoint.metrics = UNKNOWN_METRICS;
-    if (this.#failures === 1 || this.options.logger.isLevelEnabled('debug')) {
-      this.options.logger.info({ endpoint: this.endpoint.name, err: err instanceof Error ? err.message : String(err), failures: this.#failures }, 'metrics scrape failed');
-    }
+    if (err.kind === 'refused') this.endpoint.metrics = UNKNOWN_METRICS;
+    this.#unreachable(err.kind, err.message, now);
+    if (logger.isLevelEnabled('debug')) logger.debug({ endpoint: this.endpoint.name, reason: err.kind, err: err.message, failures: this.#failures }, 'metrics scrape failed');
+  }
+
+  #unreachable(reason: UnreachableReason, detail: string, now: number): void {
+    if (!this.endpoint.reachable) return;
+    this.endpoint.reachable = false;
+    this.#unreachableSince = now;
+    this.options.metrics?.endpointUnreachable?.(reason);
+    this.options.logger.info({ endpoint: this.endpoint.name, reason, err: detail }, 'endpoint unreachable: out of routing while a reachable candidate exists');
   }
 }
 

@@ -351,6 +351,37 @@ function parseSample(text: string, name: string, start: number, lineEnd: number,
   return true;
 }
 
+function isMetricNameChar(c: number): boolean {
+  return isMetricNameStart(c) || (c >= CH_0 && c <= CH_9);
+}
+
+const IGNORE_SAMPLE: SampleHandler = () => undefined;
+
+/**
+ * True when some line of `text` is a well-formed sample of any family, wanted or not. The slow path
+ * that tells a page lacking the wanted families (still exposition text) from one that is not
+ * exposition text at all (an HTML error page, random bytes): call it only when a parse found nothing.
+ */
+export function hasAnySample(text: string): boolean {
+  if (typeof text !== 'string') return false;
+  const len = text.length;
+  nextBackslash = -1;
+  let pos = text.charCodeAt(0) === CH_BOM ? 1 : 0;
+  while (pos < len) {
+    let nl = text.indexOf('\n', pos);
+    if (nl === -1) nl = len;
+    const p = skipBlanks(text, pos, nl);
+    if (p < nl && isMetricNameStart(text.charCodeAt(p))) {
+      let q = p + 1;
+      while (q < nl && isMetricNameChar(text.charCodeAt(q))) q++;
+      const next = text.charCodeAt(q);
+      if ((q === nl || next === CH_LBRACE || isBlank(next)) && parseSample(text, '', q, nl, IGNORE_SAMPLE)) return true;
+    }
+    pos = nl + 1;
+  }
+  return false;
+}
+
 /**
  * Parses Prometheus text exposition (0.0.4) and reports, in document order, every sample whose
  * metric name is in `wanted` (exact sample names: `x_bucket`, `x_sum`, `x_count`, `x_total`,

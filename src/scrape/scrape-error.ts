@@ -1,5 +1,9 @@
-/** How a scrape failed: a refused connection makes the endpoint unknown at once. */
-export type ScrapeFailure = 'refused' | 'timeout' | 'too-large' | 'http-status' | 'network';
+/**
+ * How a scrape failed; every kind makes the endpoint unreachable until its next good scrape, and a
+ * refused connection also makes its metrics unknown at once. The fetcher rejects with the first
+ * five; `garbage` (a 200 page that is not Prometheus text) is the collector's verdict on a page.
+ */
+export type ScrapeFailure = 'refused' | 'timeout' | 'too-large' | 'http-status' | 'network' | 'garbage';
 
 export class ScrapeError extends Error {
   override readonly name = 'ScrapeError';

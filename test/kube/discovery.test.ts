@@ -17,8 +17,11 @@ const APP = { app: 'vllm' };
 let server: FakeKubeApiServer;
 let datastore: Datastore;
 let discovery: KubernetesDiscovery | undefined;
+/** What `onConfiguredModels` last reported. */
+let configuredModels: readonly string[] = [];
 
 beforeEach(async () => {
+  configuredModels = [];
   server = await FakeKubeApiServer.start();
   datastore = new Datastore();
 });
@@ -43,6 +46,7 @@ function start(pool: PoolSource = { poolName: 'pool', poolGroup: POOL_GROUP_V1 }
     backoffMaxMs: 100,
     onEndpoints: (specs) => datastore.setEndpoints(specs),
     onObjectives: (o) => datastore.setObjectives(o),
+    onConfiguredModels: (names) => (configuredModels = names),
   });
   discovery.start();
   return discovery;
@@ -228,6 +232,7 @@ describe('Kubernetes discovery against a fake API server', () => {
     const d = start();
     await waitFor(() => d.synced && d.modelRewriteRules.length === 1, 'sync and rewrite rules');
     expect(d.modelRewriteRules[0]?.targets[0]?.model).toBe('real-model');
+    expect(configuredModels).toEqual(['alias', 'real-model']);
     // Let other reflectors do a few round trips; the objectives list is never retried.
     server.dropWatches();
     await waitFor(() => server.openWatchesOf(PODS) === 1 && server.openWatchesOf(POOLS_V1) === 1, 'watches reopened');

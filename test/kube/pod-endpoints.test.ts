@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatLabelSelector, LabelSelectorError, matchesLabels, parseLabelSelector } from '../../src/kube/label-selector.js';
-import { decodeModelRewrite, poolRewriteRules, resolveModelRewrite } from '../../src/kube/model-rewrites.js';
+import { decodeModelRewrite, poolRewriteRules, resolveModelRewrite, rewriteModelNames } from '../../src/kube/model-rewrites.js';
 import { decodeObjective, objectivePriorities } from '../../src/kube/objectives.js';
 import { activePorts, decodePod, podEndpoints } from '../../src/kube/pod-endpoints.js';
 import { decodePool, POOL_GROUP_V1, POOL_GROUP_V1ALPHA2 } from '../../src/kube/pool-spec.js';
@@ -87,6 +87,8 @@ describe('objectives and model rewrites', () => {
     expect(resolveModelRewrite(rules, 'm', () => 0.5)).toBe('b');
     expect(resolveModelRewrite(rules, 'unknown', () => 0.5)).toBe('fallback');
     expect(resolveModelRewrite([], 'm', () => 0.5)).toBeUndefined();
+    // The names metrics pin: exact-match models and targets, once each, in precedence order.
+    expect(rewriteModelNames(rules)).toEqual(['fallback', 'm', 'a', 'b', 'newer-target']);
   });
 });
 

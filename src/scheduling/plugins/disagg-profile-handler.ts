@@ -8,7 +8,11 @@
  *    encode profile runs;
  * 3. if a prefill profile exists and the prefill decider approves, the prefill profile runs.
  * The decode profile is primary: its target is the destination. A stage without a decider, or whose
- * profile is not configured, never runs. As a PreRequest hook the handler sets
+ * profile is not configured, never runs. A stage whose profile could only pick an unreachable
+ * endpoint (every endpoint it sees fails its scrapes; see `reachable-candidates.ts`) is dropped as if
+ * it had found none: the decode endpoint then prefills (or encodes) itself rather than sending its
+ * request to a dead prefill pod. The decode profile keeps such a target: with no reachable decode
+ * endpoint, routing to one beats failing the request. As a PreRequest hook the handler sets
  * `x-prefiller-host-port` and `x-encoder-hosts-ports` (see `disagg-headers-handler.ts`); as a data
  * producer it only keeps the request's candidates for the deciders' saturation guard.
  *
@@ -119,8 +123,8 @@ export class DisaggProfileHandler implements ProfileHandler, PreRequestHook, Dat
 
     if (!legacyPd && !progress.recorded) {
       progress.recorded = true;
-      const encodeUsed = (results.get(encodeProfile) ?? null) !== null;
-      const prefillUsed = (results.get(prefillProfile) ?? null) !== null;
+      const encodeUsed = stageResult(results.get(encodeProfile)) !== null;
+      const prefillUsed = stageResult(results.get(prefillProfile)) !== null;
       this.#metrics?.disaggDecision(request.targetModel, decisionType(encodeUsed, prefillUsed));
     }
     return [];
@@ -132,7 +136,7 @@ export class DisaggProfileHandler implements ProfileHandler, PreRequestHook, Dat
     if (decode === null || decode.targets.length === 0) throw new ResourceExhaustedError('failed to find available decode workers');
     const out = new Map<string, ProfileResult>([[decodeProfile, decode]]);
     for (const name of [prefillProfile, encodeProfile]) {
-      const r = results.get(name) ?? null;
+      const r = stageResult(results.get(name));
       if (r !== null && name !== decodeProfile) out.set(name, r);
     }
     return { primaryProfileName: decodeProfile, profileResults: out };
@@ -150,6 +154,15 @@ export class DisaggProfileHandler implements ProfileHandler, PreRequestHook, Dat
     }
     return p;
   }
+}
+
+/**
+ * A prefill or encode stage's usable result: null when it found nothing or only an unreachable
+ * endpoint (the profile falls back to those only when it sees no reachable one).
+ */
+function stageResult(r: ProfileResult | undefined): ProfileResult {
+  if (r === undefined || r === null) return null;
+  return r.targets[0]?.reachable === true ? r : null;
 }
 
 /** The reference's `decision_type` for the stages used. */

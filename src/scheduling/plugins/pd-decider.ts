@@ -10,8 +10,9 @@
  *
  * Saturation guard (not in the reference; Dynamo's conditional disaggregation): when every prefill
  * endpoint among the request's candidates is over its queue or KV threshold (or has unknown
- * metrics, which the picker always treats as busy), the request is kept decode-only: the decode
- * endpoint prefills it locally instead of queueing behind a saturated prefill pool.
+ * metrics, which the picker always treats as busy, or is unreachable), the request is kept
+ * decode-only: the decode endpoint prefills it locally instead of queueing behind a saturated
+ * prefill pool.
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
@@ -82,15 +83,15 @@ const PREFILL_ROLES = prefillFilter('pd-decider/prefill-roles');
 
 /**
  * True when the candidates include prefill endpoints (by `llm-d.ai/role`, as `prefill-filter`) and
- * every one of them is saturated. No prefill endpoint at all is not saturation: the prefill profile
- * then finds nothing and the request stays decode-only anyway.
+ * every one of them is saturated or unreachable. No prefill endpoint at all is not saturation: the
+ * prefill profile then finds nothing and the request stays decode-only anyway.
  */
 export function prefillPoolSaturated(config: PrefillSaturationConfig, request: SchedulingRequest, candidates: readonly Endpoint[]): boolean {
   const prefill = PREFILL_ROLES.filter(request, candidates);
   if (prefill.length === 0) return false;
   for (const e of prefill) {
     const m = e.metrics;
-    if (m.known && m.waitingQueueSize < config.queueDepthThreshold && m.kvCacheUsage < config.kvCacheUtilThreshold) return false;
+    if (e.reachable && m.known && m.waitingQueueSize < config.queueDepthThreshold && m.kvCacheUsage < config.kvCacheUtilThreshold) return false;
   }
   return true;
 }

@@ -3,7 +3,8 @@
  * `x-session-token` (base64 of `<namespace>/<endpointName>`) scores 1 on the endpoint it names and 0
  * elsewhere; without a token (or with one naming no candidate) every endpoint scores 0. Only the
  * endpoint-name part after the last `/` is compared, so tokens minted under another namespace still
- * match. No parameters.
+ * match. A token longer than MAX_SESSION_TOKEN_LENGTH is ignored (as if absent) without being
+ * decoded. No parameters.
  *
  * Returning the token (the reference sets it after the response headers were already sent, so clients
  * never receive it): as a response-headers hook, the plugin adds `x-session-token` naming the chosen
@@ -17,6 +18,11 @@ import { decodeParameters, noParametersSchema } from '../../plugin/parameters.js
 
 export const SESSION_AFFINITY_SCORER_TYPE = 'session-affinity-scorer';
 export const SESSION_TOKEN_HEADER = 'x-session-token';
+/**
+ * Longest token honoured, in characters. Minted tokens are base64 of `<namespace>/<endpoint>`: a
+ * namespace (≤ 63) and a pod name (≤ 253) with its `-rank-N` suffix come to about 440 characters.
+ */
+export const MAX_SESSION_TOKEN_LENGTH = 1024;
 /** Namespace written into minted tokens when the pool's namespace is not known. */
 export const DEFAULT_SESSION_NAMESPACE = 'default';
 
@@ -41,7 +47,7 @@ export class SessionAffinityScorer implements Scorer, ResponseHeadersHook {
 
   score(request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void {
     const token = request.headers.get(SESSION_TOKEN_HEADER);
-    const wanted = token === undefined || token === '' ? '' : decodeSessionToken(token);
+    const wanted = token === undefined || token === '' || token.length > MAX_SESSION_TOKEN_LENGTH ? '' : decodeSessionToken(token);
     for (let i = 0; i < candidates.length; i++) {
       out[i] = wanted !== '' && (candidates[i] as Endpoint).name === wanted ? 1 : 0;
     }

@@ -70,6 +70,25 @@ describe('extractMetrics', () => {
     expect(extractMetrics(fixture('sglang.txt'), engine('vllm'), 1).metrics.known).toBe(false);
   });
 
+  it('tells a page of other families (missing data) from one that is not Prometheus text (garbage)', () => {
+    const vllm = engine('vllm');
+    const garbage = (text: string): boolean => extractMetrics(text, vllm, 1).garbage;
+    // Exposition text without the wanted families: the wrong engine, a filtered page, comments only, nothing.
+    expect(garbage(fixture('sglang.txt'))).toBe(false);
+    expect(garbage('vllm:num_requests_running{engine="0"} 1.0\n')).toBe(false);
+    expect(garbage('# HELP x y\n# TYPE x gauge\n')).toBe(false);
+    expect(garbage('')).toBe(false);
+    expect(garbage('other_family{a="b"} 1.5e3 1700000000000\nnot a sample\n')).toBe(false);
+    // Not exposition text at all.
+    expect(garbage('<html><body>Service Unavailable</body></html>')).toBe(true);
+    expect(garbage('Service Unavailable\n')).toBe(true);
+    expect(garbage('upstream connect error or disconnect/reset before headers. reset reason: connection failure')).toBe(true);
+    expect(garbage('\u0000\u00ff{{{ not prometheus\nvllm:num_requests_waiting{engine="0" 12\n')).toBe(true);
+    expect(garbage('{"status":"ok"}\n')).toBe(true);
+    // A usable page is never garbage, whatever else it holds.
+    expect(garbage('<html>\nvllm:num_requests_waiting 1\nvllm:kv_cache_usage_perc 0.5\n')).toBe(false);
+  });
+
   it('never yields a non-finite queue or a KV value outside [0, 1], whatever the input (property)', () => {
     const value = fc.oneof(fc.double(), fc.constantFrom('NaN', '+Inf', '-Inf', '1e309', '-3', 'x', '4.2421665e+07'));
     const line = fc

@@ -124,3 +124,87 @@ describe('KeepAliveMetricsFetcher', () => {
     expect(await failure(strict.fetch(url, OPTIONS))).toBe('network');
   });
 });
+
+/** A server streaming `total` bytes of metrics text in 64 KiB writes, honouring backpressure; counts what the kernel took. */
+async function streamingServer(total: number, framing: 'chunked' | 'close' | 'content-length'): Promise<{ url: URL; written: () => number; finished: () => boolean }> {
+  let written = 0;
+  let finished = false;
+  const block = Buffer.from('vllm:num_requests_waiting{engine="0"} 0.0\n'.repeat(1560)); // ~64 KiB
+  const s = await serve((_req, res) => {
+    if (framing === 'content-length') res.setHeader('content-length', total);
+    if (framing === 'close') {
+      res.setHeader('connection', 'close');
+      res.useChunkedEncodingByDefault = false; // the body ends with the connection
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const pump = (): void => {
+      while (written < total) {
+        const chunk = block.subarray(0, Math.min(block.length, total - written));
+        written += chunk.length;
+        if (!res.write(chunk)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      finished = true;
+      res.end();
+    };
+    res.on('close', () => res.removeAllListeners('drain'));
+    pump();
+  });
+  return { url: s.url, written: () => written, finished: () => finished };
+}
+
+describe('KeepAliveMetricsFetcher against misbehaving servers', () => {
+  it('fails a connection reset as a network error, also after retrying a reused connection', async () => {
+    let n = 0;
+    const s = await serve((req, res) => {
+      if (++n === 1) res.end('vllm:a 1\n');
+      else req.socket.resetAndDestroy();
+    });
+    const f = fetcher();
+    expect(await f.fetch(s.url, OPTIONS)).toBe('vllm:a 1\n');
+    expect(await failure(f.fetch(s.url, OPTIONS))).toBe('network');
+    expect(n).toBe(3); // the reused connection's failure was retried once on a fresh one
+    expect(await failure(f.fetch(s.url, OPTIONS))).toBe('network');
+  });
+
+  it('fails a 500 (and any non-200) without reading its body, and an answer that is not HTTP', async () => {
+    const error = await serve((_req, res) => res.writeHead(500).end('x'.repeat(100_000)));
+    expect(await failure(fetcher().fetch(error.url, OPTIONS))).toBe('http-status');
+    const noContent = await serve((_req, res) => res.writeHead(204).end());
+    expect(await failure(fetcher().fetch(noContent.url, OPTIONS))).toBe('http-status');
+    const raw = createNetServer((sock: Socket) => {
+      sock.on('error', () => undefined); // the client hangs up on it
+      sock.once('data', () => sock.write('\u0000\u00ffgarbage\r\n\r\nmore'));
+    });
+    const port = await listen(raw, '127.0.0.1', 0);
+    cleanup.push(() => raw.close());
+    expect(await failure(fetcher().fetch(new URL(`http://127.0.0.1:${port}/metrics`), OPTIONS))).toBe('network');
+  });
+
+  it('gives up on a never-ending header block at 64 KiB', async () => {
+    const raw = createNetServer((sock: Socket) => {
+      sock.on('error', () => undefined);
+      sock.once('data', () => sock.write(`HTTP/1.1 200 OK\r\nx-filler: ${'y'.repeat(200_000)}`));
+    });
+    const port = await listen(raw, '127.0.0.1', 0);
+    cleanup.push(() => raw.close());
+    expect(await failure(fetcher().fetch(new URL(`http://127.0.0.1:${port}/metrics`), OPTIONS))).toBe('network');
+  });
+
+  it.each(['chunked', 'close', 'content-length'] as const)('abandons a 50 MB page (%s) at the size cap while it streams, never buffering it whole', async (framing) => {
+    const cap = 1 << 20;
+    const s = await streamingServer(50_000_000, framing);
+    const f = fetcher();
+    const before = process.memoryUsage().arrayBuffers;
+    expect(await failure(f.fetch(s.url, { timeoutMs: 10_000, maxBytes: cap }))).toBe('too-large');
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * cap);
+    // The server could hand the kernel no more than the cap plus the sockets' buffers before the
+    // client hung up (a declared length is refused before reading the body at all).
+    expect(s.finished()).toBe(false);
+    expect(s.written()).toBeLessThan(cap + 24 * 1024 * 1024);
+    // The connection was dropped: the next scrape opens a fresh one and fails the same way.
+    expect(await failure(f.fetch(s.url, { timeoutMs: 10_000, maxBytes: cap }))).toBe('too-large');
+  });
+});
