@@ -13,11 +13,13 @@ import type { EndpointSpec } from './datastore/endpoint.js';
 import { Director } from './director/director.js';
 import { EndpointsFileSource } from './discovery/endpoints-file.js';
 import { bindServer } from './extproc/grpc-bind.js';
-import { EXTERNAL_PROCESSOR_SERVICE } from './extproc/proto.js';
-import { createExtProcHandlers, StreamTracker } from './extproc/service.js';
+import { extProcMethod, StreamTracker } from './extproc/service.js';
 import type { BodyMode, Timers } from './extproc/session.js';
-import { loadCertificate, selfSignedCertificate, serverCredentials, type KeyPair } from './extproc/tls.js';
-import { createHealthHandlers, EXT_PROC_SERVICE_NAME, HealthState, healthServiceDefinition } from './health/health-service.js';
+import { loadCertificate, selfSignedCertificate, type KeyPair } from './extproc/tls.js';
+import { GrpcServer } from './grpc/grpc-server.js';
+import { healthMethods } from './health/health-methods.js';
+import { createHealthHandlers, EXT_PROC_SERVICE_NAME, HealthState, healthServiceDefinition, KNOWN_HEALTH_SERVICES } from './health/health-service.js';
+import { LogLimiter } from './observability/log-limiter.js';
 import type { Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { EppMetrics } from './observability/metrics.js';
@@ -32,7 +34,7 @@ import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-col
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
 import { KubernetesDiscovery, type KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
-import { createLeaderHealthHandlers } from './health/leader-health.js';
+import { createLeaderHealthHandlers, leaderHealthStatus } from './health/leader-health.js';
 import { resolveModelRewrite } from './kube/model-rewrites.js';
 import { attachDisaggMetrics } from './scheduling/plugins/disagg-profile-handler.js';
 
@@ -80,7 +82,16 @@ export interface PickerServer {
   readonly metrics: EppMetrics;
   readonly health: HealthState;
   readonly streams: StreamTracker;
-  /** Readiness NOT_SERVING, refuse new streams, wait up to `graceMs` for live ones, then stop. */
+  /** The ext_proc server (its HTTP/2 transport: connections, close reasons). */
+  readonly extProc: GrpcServer;
+  /**
+   * Stops as the reference does on SIGTERM: readiness goes NOT_SERVING at once, the picker keeps
+   * routing for `windowMs` (so requests sent before the data plane noticed are served), then it
+   * stops taking requests — GOAWAY on every connection, requests that still arrive get 503
+   * `rejected-shutting-down` — and waits up to `windowMs` more for live streams before closing.
+   */
+  drain(windowMs: number): Promise<void>;
+  /** `drain` with no window: stop taking requests now, give live streams up to `graceMs`. */
   shutdown(graceMs: number): Promise<void>;
 }
 
@@ -176,6 +187,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       logger,
       onEndpoints: (specs) => datastore.setEndpoints(specs),
       onObjectives: (priorities) => datastore.setObjectives(priorities),
+      onConfiguredModels: (names) => metrics.pinModelNames(names),
     });
     kube.start();
   } else {
@@ -187,6 +199,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const director = new Director(datastore, scheduler, {
     disableSubsetFilter: options.disableSubsetFilter,
     random,
+    metrics,
     ...(saturationDetector === undefined ? {} : { saturationDetector }),
     ...(rewriteRules === undefined ? {} : { modelRewrite: (model: string) => resolveModelRewrite(rewriteRules.modelRewriteRules, model, random) }),
   });
@@ -195,37 +208,38 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const leaderElector = kube?.leaderElection === true ? kube : undefined;
   const healthHandlers = () => (leaderElector === undefined ? createHealthHandlers(health) : createLeaderHealthHandlers(health, () => leaderElector.leader));
   const streams = new StreamTracker();
-  const extProcServer = new Server({
-    'grpc.max_receive_message_length': options.maxRequestBodyBytes + MIB,
-    'grpc.max_concurrent_streams': 10_000,
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-  });
-  extProcServer.addService(
-    EXTERNAL_PROCESSOR_SERVICE,
-    createExtProcHandlers(
-      {
-        router: director,
-        parser,
-        metrics,
-        logger,
-        defaultBodyMode: options.requestBodyMode,
-        maxRequestBodyBytes: options.maxRequestBodyBytes,
-        decisionTimeoutMs: options.decisionTimeoutMs,
-        timers: options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
-      },
-      streams,
-    ),
-  );
-  if (options.healthChecking) extProcServer.addService(healthServiceDefinition, healthHandlers());
+  let shuttingDown = false;
+  const healthStatus = (service: string) =>
+    leaderElector === undefined ? health.status() : leaderHealthStatus(service, health.status() === 'SERVING', leaderElector.leader);
   const healthServer = new Server();
   healthServer.addService(healthServiceDefinition, healthHandlers());
 
   const started: { close: () => Promise<void> }[] = [];
+  let extProcServer: GrpcServer | undefined;
   try {
     const keyPair = options.secureServing ? (options.keyPair ?? (options.certPath !== '' ? loadCertificate(options.certPath) : await selfSignedCertificate())) : undefined;
-    const grpcPort = await bindServer(extProcServer, options.host, options.grpcPort, serverCredentials(keyPair));
-    started.push({ close: () => new Promise((r) => extProcServer.tryShutdown(() => r())) });
+    extProcServer = new GrpcServer({ logger, label: 'ext_proc', maxReceiveMessageBytes: options.maxRequestBodyBytes + MIB, tls: keyPair });
+    extProcServer.addMethod(
+      extProcMethod(
+        {
+          router: director,
+          parser,
+          metrics,
+          logger,
+          defaultBodyMode: options.requestBodyMode,
+          maxRequestBodyBytes: options.maxRequestBodyBytes,
+          decisionTimeoutMs: options.decisionTimeoutMs,
+          timers: options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+          shuttingDown: () => shuttingDown,
+          rejectionLog: new LogLimiter(10, 60_000, () => performance.now()),
+        },
+        streams,
+      ),
+    );
+    if (options.healthChecking) for (const m of healthMethods(healthStatus, KNOWN_HEALTH_SERVICES)) extProcServer.addMethod(m);
+    const grpcPort = await extProcServer.listen(options.host, options.grpcPort);
+    const extProc = extProcServer;
+    started.push({ close: () => extProc.close() });
     const grpcHealthPort = await bindServer(healthServer, options.host, options.grpcHealthPort, ServerCredentials.createInsecure());
     started.push({ close: () => new Promise((r) => healthServer.tryShutdown(() => r())) });
     let metricsPort = -1;
@@ -240,27 +254,39 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     );
 
     let stopping: Promise<void> | undefined;
-    const shutdown = (graceMs: number): Promise<void> => {
+    const stop = (windowMs: number, graceMs: number): Promise<void> => {
       stopping ??= (async () => {
         health.startDraining();
+        if (windowMs > 0) {
+          logger.info({ drainTimeoutMs: windowMs }, 'draining: readiness NOT_SERVING, still routing');
+          await new Promise((r) => setTimeout(r, windowMs));
+        }
+        // From here new requests are refused with 503 and connections are told to go away.
+        shuttingDown = true;
         fileSource?.close();
         await kube?.close();
-        collector.stop();
-        const force = setTimeout(() => extProcServer.forceShutdown(), graceMs);
-        await new Promise<void>((r) => extProcServer.tryShutdown(() => r()));
+        const live = streams.active;
+        const force = setTimeout(() => {
+          logger.warn({ streams: streams.active }, 'drain: live streams did not finish in time; closing them');
+          void extProc.close();
+        }, graceMs);
+        await extProc.drain();
         clearTimeout(force);
+        collector.stop();
         healthServer.forceShutdown();
         for (const s of started.slice(2)) await s.close();
-        logger.info({ streamsServed: streams.total }, 'endpoint picker stopped');
+        logger.info({ streamsServed: streams.total, liveAtStop: live }, 'endpoint picker stopped');
       })();
       return stopping;
     };
-    return { grpcPort, grpcHealthPort, metricsPort, datastore, metrics, health, streams, shutdown };
+    const drain = (windowMs: number): Promise<void> => stop(windowMs, windowMs);
+    const shutdown = (graceMs: number): Promise<void> => stop(0, graceMs);
+    return { grpcPort, grpcHealthPort, metricsPort, datastore, metrics, health, streams, extProc, drain, shutdown };
   } catch (err) {
     fileSource?.close();
     await kube?.close();
     collector.stop();
-    extProcServer.forceShutdown();
+    void extProcServer?.close();
     healthServer.forceShutdown();
     for (const s of started.slice(2)) await s.close();
     throw err;

@@ -1,12 +1,17 @@
 /**
- * The null ext_proc server: the floor any grpc-js picker shares. FULL_DUPLEX_STREAMED like the picker,
- * on the same grpc-js, protobuf codec and server options, but with no work of its own: it buffers the
+ * The null ext_proc server: the floor any picker on our transport shares. FULL_DUPLEX_STREAMED like
+ * the picker, on the same gRPC/HTTP2 transport (src/grpc, src/h2), protobuf codec and server options,
+ * but with no work of its own: it buffers the
  * request body until end_of_stream, then answers the request headers with a fixed destination
  * (destination header + `envoy.lb` metadata, route cache cleared, content-length as the picker sets
  * it) and echoes the body back as ≤62,000-byte StreamedBodyResponse chunks. No JSON parse, no
  * scheduling, no metrics, no logging.
  *
  *   node --import tsx bench/extproc/null-server.ts --port 9102 [--host 127.0.0.1] [--destination 127.0.0.1:8000]
+ *     [--transport h2|grpc-js]
+ *
+ * `--transport grpc-js` serves the same handler on @grpc/grpc-js (the picker's transport before it had
+ * its own), to show what the transport itself costs.
  *
  * Prints `listening <port>` on stdout once bound; SIGTERM/SIGINT stop it.
  */
@@ -14,18 +19,93 @@ import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-j
 import { parseFlags, type FlagSpec } from '../../src/cli/flags.js';
 import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest__Output, type ProcessingResponse } from '../../src/extproc/proto.js';
 import { routedHeadersResponse, setHeader, streamedBody } from '../../src/extproc/responses.js';
+import { processMethod, StreamTracker, type StreamSession } from '../../src/extproc/service.js';
+import type { ResponseSink } from '../../src/extproc/session.js';
+import { GrpcServer } from '../../src/grpc/grpc-server.js';
+import { silentLogger } from '../../src/observability/logger.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'port', kind: 'int', default: 0, help: 'ext_proc port (0 = ephemeral)' },
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'bind address' },
   { name: 'destination', kind: 'string', default: '127.0.0.1:8000', help: 'the fixed destination answered' },
   { name: 'max-request-body-bytes', kind: 'int', default: 32 * 1024 * 1024, help: 'receive limit, as the picker' },
+  { name: 'transport', kind: 'string', default: 'h2', help: 'h2 (the picker\'s transport) | grpc-js' },
 ];
+
+/** The null session: buffer the body, answer with a fixed destination, echo the body. */
+class NullSession implements StreamSession {
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #answered = false;
+  constructor(
+    private readonly sink: ResponseSink,
+    private readonly destination: string,
+  ) {}
+  onMessage(msg: ProcessingRequest__Output): void {
+    if (this.#answered) return;
+    if (msg.request === 'request_headers') {
+      if (msg.request_headers?.end_of_stream === true) this.#answer();
+    } else if (msg.request === 'request_body') {
+      const b = msg.request_body?.body;
+      if (b !== undefined && b.length > 0) {
+        this.#chunks.push(b);
+        this.#bytes += b.length;
+      }
+      if (msg.request_body?.end_of_stream === true) this.#answer();
+    }
+  }
+  onStreamEnd(): void {
+    this.#chunks = [];
+  }
+  #answer(): void {
+    this.#answered = true;
+    const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#bytes);
+    this.#chunks = [];
+    const set = body.length > 0 ? [setHeader('content-length', String(body.length))] : [];
+    this.sink.send(routedHeadersResponse(this.destination, set, []));
+    if (body.length > 0) for (const m of streamedBody('request', body, true)) this.sink.send(m);
+  }
+}
 
 const MIB = 1024 * 1024;
 
 function main(argv: readonly string[]): void {
   const { values } = parseFlags(FLAGS, argv);
+  if (values.transport === 'grpc-js') {
+    mainGrpcJs(values);
+    return;
+  }
+  const port = Number(values.port);
+  const host = String(values.host);
+  const destination = String(values.destination);
+  const maxBody = Number(values['max-request-body-bytes']);
+  // Same options as the picker's ext_proc server (src/app.ts).
+  const server = new GrpcServer({ logger: silentLogger(), label: 'null', maxReceiveMessageBytes: maxBody + MIB });
+  server.addMethod(processMethod((sink) => new NullSession(sink, destination), silentLogger(), new StreamTracker(), 'null'));
+  server.listen(host, port).then(
+    (bound) => process.stdout.write(`listening ${bound}\n`),
+    (err: Error) => {
+      process.stderr.write(`null-server: listen ${host}:${port} failed: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => void server.close(), 2000);
+    void server.drain().then(() => {
+      clearTimeout(force);
+      // A normal exit, so `--cpu-prof` writes its profile.
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** The same null handler on @grpc/grpc-js. */
+function mainGrpcJs(values: ReturnType<typeof parseFlags>['values']): void {
   const port = Number(values.port);
   const host = String(values.host);
   const destination = String(values.destination);

@@ -40,6 +40,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'json', kind: 'string', default: '', help: 'write the results as JSON to this file' },
   { name: 'profile-picker', kind: 'string', default: '', help: 'run the picker child with --cpu-prof into DIR and print its top self-time functions' },
   { name: 'profile-null', kind: 'string', default: '', help: 'same for the null server' },
+  { name: 'null-transport', kind: 'string', default: 'h2', help: 'the null server\'s transport: h2 (the picker\'s own, the honest floor) | grpc-js (to see what the transport costs)' },
   { name: 'picker-launcher', kind: 'string', default: 'auto', help: 'epp (bin/epp.js serve) | direct (bench/extproc/serve-child.ts) | auto (epp, else direct)' },
   { name: 'picker-arg', kind: 'list', default: [], help: 'extra `epp serve` argument for the picker (repeatable; commas split), e.g. --picker-arg=--config-file=cfg.yaml' },
   { name: 'help', kind: 'bool', default: false, help: 'show this help' },
@@ -64,6 +65,7 @@ interface Options {
   readonly json: string;
   readonly profilePicker: string;
   readonly profileNull: string;
+  readonly nullTransport: 'h2' | 'grpc-js';
   readonly launcher: 'auto' | 'epp' | 'direct';
   readonly pickerArgs: readonly string[];
 }
@@ -109,6 +111,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     json: String(values.json),
     profilePicker: String(values['profile-picker']),
     profileNull: String(values['profile-null']),
+    nullTransport: values['null-transport'] === 'grpc-js' ? 'grpc-js' : 'h2',
     launcher,
     pickerArgs: values['picker-arg'] as readonly string[],
   };
@@ -133,9 +136,9 @@ interface Started {
 
 async function startNull(options: Options): Promise<Started> {
   const port = await freePort();
-  const child = new Child('null-server', [...profArgs(options.profileNull), '--import', 'tsx', 'bench/extproc/null-server.ts', '--port', String(port)], ROOT);
+  const child = new Child('null-server', [...profArgs(options.profileNull), '--import', 'tsx', 'bench/extproc/null-server.ts', '--port', String(port), '--transport', options.nullTransport], ROOT);
   await child.waitForStdout(/listening (\d+)/, 30_000);
-  return { child, port, address: `127.0.0.1:${port}`, launcher: 'node --import tsx bench/extproc/null-server.ts' };
+  return { child, port, address: `127.0.0.1:${port}`, launcher: `node --import tsx bench/extproc/null-server.ts --transport ${options.nullTransport}` };
 }
 
 async function startPickerChild(options: Options, endpointsFile: string, launcher: 'epp' | 'direct'): Promise<Started> {

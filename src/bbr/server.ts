@@ -3,12 +3,13 @@
  * (self-signed unless a certificate directory is given), gRPC health on its own port, Prometheus
  * metrics, per-stream isolation and drain on shutdown. Each stream is one {@link BbrSession}.
  */
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { bindServer } from '../extproc/grpc-bind.js';
-import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest__Output, type ProcessingResponse } from '../extproc/proto.js';
-import { serveProcessStream, StreamTracker } from '../extproc/service.js';
-import { loadCertificate, selfSignedCertificate, serverCredentials, type KeyPair } from '../extproc/tls.js';
-import { createHealthHandlers, HealthState, healthServiceDefinition } from '../health/health-service.js';
+import { processMethod, StreamTracker } from '../extproc/service.js';
+import { loadCertificate, selfSignedCertificate, type KeyPair } from '../extproc/tls.js';
+import { GrpcServer } from '../grpc/grpc-server.js';
+import { healthMethods } from '../health/health-methods.js';
+import { createHealthHandlers, HealthState, healthServiceDefinition, KNOWN_HEALTH_SERVICES } from '../health/health-service.js';
 import type { Logger } from '../observability/logger.js';
 import { startMetricsServer } from '../observability/metrics-server.js';
 import { BbrMetrics } from './metrics.js';
@@ -46,34 +47,24 @@ export interface BbrServer {
 
 const MIB = 1024 * 1024;
 
-function processHandler(options: BbrSessionOptions, tracker: StreamTracker) {
-  return (call: ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>): void =>
-    serveProcessStream(call, (sink) => new BbrSession(sink, options), options.logger, tracker, 'bbr');
-}
-
 /** Starts the body-based router; resolves once every listener is bound. */
 export async function startBbr(options: BbrOptions): Promise<BbrServer> {
   const { logger } = options;
   const metrics = new BbrMetrics({ defaultMetrics: true });
   const streams = new StreamTracker();
   const health = new HealthState(() => true);
-  const extProcServer = new Server({
-    'grpc.max_receive_message_length': options.maxRequestBodyBytes + MIB,
-    'grpc.max_concurrent_streams': 10_000,
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-  });
-  extProcServer.addService(
-    EXTERNAL_PROCESSOR_SERVICE,
-    { Process: processHandler({ metrics, logger, defaultBodyMode: options.requestBodyMode, maxRequestBodyBytes: options.maxRequestBodyBytes }, streams) },
-  );
-  if (options.healthChecking) extProcServer.addService(healthServiceDefinition, createHealthHandlers(health));
+  const sessionOptions: BbrSessionOptions = { metrics, logger, defaultBodyMode: options.requestBodyMode, maxRequestBodyBytes: options.maxRequestBodyBytes };
   const healthServer = new Server();
   healthServer.addService(healthServiceDefinition, createHealthHandlers(health));
   let metricsServer: { port: number; close: () => Promise<void> } | undefined;
+  let extProcServer: GrpcServer | undefined;
   try {
     const keyPair = options.secureServing ? (options.keyPair ?? (options.certPath !== '' ? loadCertificate(options.certPath) : await selfSignedCertificate())) : undefined;
-    const grpcPort = await bindServer(extProcServer, options.host, options.grpcPort, serverCredentials(keyPair));
+    extProcServer = new GrpcServer({ logger, label: 'bbr', maxReceiveMessageBytes: options.maxRequestBodyBytes + MIB, tls: keyPair });
+    extProcServer.addMethod(processMethod((sink) => new BbrSession(sink, sessionOptions), logger, streams, 'bbr'));
+    if (options.healthChecking) for (const m of healthMethods(() => health.status(), KNOWN_HEALTH_SERVICES)) extProcServer.addMethod(m);
+    const grpcPort = await extProcServer.listen(options.host, options.grpcPort);
+    const extProc = extProcServer;
     const grpcHealthPort = await bindServer(healthServer, options.host, options.grpcHealthPort, ServerCredentials.createInsecure());
     if (options.metricsPort >= 0) metricsServer = await startMetricsServer(metrics.registry, options.host, options.metricsPort);
     const metricsPort = metricsServer?.port ?? -1;
@@ -82,8 +73,8 @@ export async function startBbr(options: BbrOptions): Promise<BbrServer> {
     const shutdown = (graceMs: number): Promise<void> => {
       stopping ??= (async () => {
         health.startDraining();
-        const force = setTimeout(() => extProcServer.forceShutdown(), graceMs);
-        await new Promise<void>((r) => extProcServer.tryShutdown(() => r()));
+        const force = setTimeout(() => void extProc.close(), graceMs);
+        await extProc.drain();
         clearTimeout(force);
         healthServer.forceShutdown();
         await metricsServer?.close();
@@ -93,7 +84,7 @@ export async function startBbr(options: BbrOptions): Promise<BbrServer> {
     };
     return { grpcPort, grpcHealthPort, metricsPort, metrics, streams, shutdown };
   } catch (err) {
-    extProcServer.forceShutdown();
+    void extProcServer?.close();
     healthServer.forceShutdown();
     await metricsServer?.close();
     throw err;

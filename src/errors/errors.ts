@@ -12,10 +12,16 @@ export type ErrorCode =
   | 'DeadlineExceeded'
   | 'Internal';
 
+/** Why a request was dropped, sent as `x-llm-d-request-dropped-reason` (the reference's values). */
+export type DropReason = 'rejected-saturated' | 'rejected-ttl-expired' | 'rejected-context-cancelled' | 'rejected-shutting-down' | 'rejected-no-endpoints';
+
 export abstract class EppError extends Error {
   abstract readonly code: ErrorCode;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Set for requests the picker refused to route (shed, shutting down): sent to the client as a header. */
+  readonly dropReason: DropReason | undefined;
+  constructor(message: string, options?: { cause?: unknown; dropReason?: DropReason }) {
     super(message, options);
+    this.dropReason = options?.dropReason;
   }
 }
 
@@ -31,24 +37,16 @@ export class PayloadTooLargeError extends EppError {
   override readonly name = 'PayloadTooLargeError';
 }
 
-/** No endpoint can serve the request: empty pool, or a subset hint that matches nothing. */
+/** No endpoint can serve the request (empty pool, a subset hint that matches nothing), or the picker is shutting down. */
 export class ServiceUnavailableError extends EppError {
   readonly code = 'ServiceUnavailable';
   override readonly name = 'ServiceUnavailableError';
 }
 
-/** Why a request was dropped, sent as `x-llm-d-request-dropped-reason` (the reference's values). */
-export type DropReason = 'rejected-saturated' | 'rejected-ttl-expired' | 'rejected-context-cancelled' | 'rejected-shutting-down';
-
 /** Scheduling found no target, or the request was shed: retry later. */
 export class ResourceExhaustedError extends EppError {
   readonly code = 'ResourceExhausted';
   override readonly name = 'ResourceExhaustedError';
-  readonly dropReason: DropReason | undefined;
-  constructor(message: string, options?: { cause?: unknown; dropReason?: DropReason }) {
-    super(message, options);
-    this.dropReason = options?.dropReason;
-  }
 }
 
 /** The routing decision did not finish within `--decision-timeout`. */
@@ -60,7 +58,15 @@ export class DeadlineExceededError extends EppError {
 /** A bug or an unexpected failure; the stream gets a 500 and the process carries on. */
 export class InternalError extends EppError {
   readonly code = 'Internal';
-  override readonly name = 'InternalError';
+  override readonly name: string = 'InternalError';
+}
+
+/**
+ * The data plane broke the ext_proc protocol (messages out of order, a message without content): a
+ * 500 like any internal failure, but logged as the peer's fault, not ours.
+ */
+export class ProtocolViolationError extends InternalError {
+  override readonly name = 'ProtocolViolationError';
 }
 
 /** Wraps anything thrown into the family, keeping EppErrors as they are. */

@@ -3,7 +3,7 @@
  * statuses. Header values always go in `raw_value` (Envoy rejects a header with both forms set) and
  * with an explicit OVERWRITE action, so a client's copy of any header the picker sets is replaced.
  */
-import { ResourceExhaustedError, type EppError, type ErrorCode } from '../errors/errors.js';
+import type { EppError, ErrorCode } from '../errors/errors.js';
 import type { HeaderValueOption, ProcessingResponse } from './proto.js';
 import { DESTINATION_HEADER, DESTINATION_METADATA_NAMESPACE } from './headers.js';
 
@@ -95,10 +95,10 @@ export function trailersResponse(direction: 'request' | 'response'): ProcessingR
   return direction === 'request' ? { request_trailers: {} } : { response_trailers: {} };
 }
 
-/** An error as Envoy's local reply: status, `inference error: <Code> - <message>` body, and the drop reason header for shed requests. */
+/** An error as Envoy's local reply: status, `inference error: <Code> - <message>` body, and the drop reason header for dropped requests. */
 export function immediateError(err: EppError): ProcessingResponse {
   const headers = [setHeader('content-type', 'text/plain; charset=utf-8')];
-  if (err instanceof ResourceExhaustedError && err.dropReason !== undefined) headers.push(setHeader('x-llm-d-request-dropped-reason', err.dropReason));
+  if (err.dropReason !== undefined) headers.push(setHeader('x-llm-d-request-dropped-reason', err.dropReason));
   return {
     immediate_response: {
       status: { code: STATUS_BY_CODE[err.code] },

@@ -1,17 +1,17 @@
 /**
- * The grpc-js binding of `ExternalProcessor/Process`: one ExtProcSession per stream. Each stream is
- * isolated — anything thrown while handling a message answers that stream alone (500) and the process
- * carries on (an exception escaping a grpc-js `data` listener would kill every stream). Outbound
- * backpressure pauses reading until the data plane drains what was written.
+ * The `ExternalProcessor/Process` method on our gRPC server (src/grpc): one session per stream. Each
+ * stream is isolated — anything thrown while handling a message answers that stream alone (500) and
+ * the process carries on. Flow control and backpressure belong to the transport: a data plane that
+ * stops reading stops getting receive window, so nothing here buffers without bound.
  */
-import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { InternalError } from '../errors/errors.js';
-import type { ProcessingRequest__Output, ProcessingResponse } from './proto.js';
-import { immediateError } from './responses.js';
+import type { GrpcCallHandler, GrpcMethod, GrpcServerCall } from '../grpc/grpc-server-call.js';
 import type { Logger } from '../observability/logger.js';
+import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest__Output, type ProcessingResponse } from './proto.js';
+import { immediateError } from './responses.js';
 import { ExtProcSession, type ResponseSink, type SessionOptions } from './session.js';
 
-/** Counts live streams (for drain and tests). */
+/** Counts live streams (for drain, the in-flight gauge and tests). */
 export class StreamTracker {
   active = 0;
   total = 0;
@@ -25,70 +25,90 @@ export interface StreamSession {
   onStreamEnd(): void;
 }
 
-/**
- * Serves one `Process` stream with a session from `createSession`: backpressure, isolation of
- * anything a session throws (answered with 500 on this stream alone), and exactly one
- * `onStreamEnd` however the stream ends. `label` names the server in logs.
- */
-export function serveProcessStream(
-  call: ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>,
+export const PROCESS_PATH = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
+
+type ProcessCall = GrpcServerCall<ProcessingRequest__Output, ProcessingResponse>;
+
+/** Binds one call to one session: the session's sink, and the call's handler. */
+class ProcessStream implements GrpcCallHandler<ProcessingRequest__Output>, ResponseSink {
+  readonly #call: ProcessCall;
+  readonly #session: StreamSession;
+  readonly #logger: Logger;
+  readonly #tracker: StreamTracker;
+  readonly #label: string;
+  #finished = false;
+
+  constructor(call: ProcessCall, createSession: (sink: ResponseSink) => StreamSession, logger: Logger, tracker: StreamTracker, label: string) {
+    this.#call = call;
+    this.#logger = logger;
+    this.#tracker = tracker;
+    this.#label = label;
+    tracker.active++;
+    tracker.total++;
+    this.#session = createSession(this);
+  }
+
+  send(response: ProcessingResponse): void {
+    this.#call.send(response);
+  }
+
+  /** The session is done with the stream: close it (OK status) and release the session. */
+  end(): void {
+    this.#call.end();
+    this.#finish();
+  }
+
+  onMessage(msg: ProcessingRequest__Output): void {
+    try {
+      this.#session.onMessage(msg);
+    } catch (err) {
+      // Sessions convert their failures; this guards against a bug in that conversion itself.
+      this.#logger.error({ err }, `${this.#label} stream handler failed`);
+      this.send(immediateError(new InternalError('internal error while processing the request')));
+      this.end();
+    }
+  }
+
+  /** The data plane half-closed: nothing more will come; close our side too. */
+  onHalfClose(): void {
+    this.#finish();
+    this.#call.end();
+  }
+
+  /** Envoy ends every stream with RST_STREAM (CANCELLED), even on success: a normal end. */
+  onCancel(): void {
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#tracker.active--;
+    this.#session.onStreamEnd();
+  }
+}
+
+const PROCESS_DEFINITION = EXTERNAL_PROCESSOR_SERVICE.Process as unknown as {
+  readonly requestDeserialize: (bytes: Buffer) => ProcessingRequest__Output;
+  readonly responseSerialize: (value: ProcessingResponse) => Buffer;
+};
+
+/** The Process method serving each stream with a session from `createSession`; `label` names it in logs. */
+export function processMethod(
   createSession: (sink: ResponseSink) => StreamSession,
   logger: Logger,
   tracker: StreamTracker,
   label: string,
-): void {
-  tracker.active++;
-  tracker.total++;
-  let ended = false;
-  const sink: ResponseSink = {
-    send(response: ProcessingResponse): void {
-      if (ended) return;
-      if (!call.write(response)) {
-        call.pause();
-        call.once('drain', () => call.resume());
-      }
-    },
-    end(): void {
-      if (ended) return;
-      ended = true;
-      call.end();
-    },
+): GrpcMethod<ProcessingRequest__Output, ProcessingResponse> {
+  return {
+    path: PROCESS_PATH,
+    deserialize: PROCESS_DEFINITION.requestDeserialize,
+    serialize: PROCESS_DEFINITION.responseSerialize,
+    start: (call) => new ProcessStream(call, createSession, logger, tracker, label),
   };
-  const session = createSession(sink);
-  let finished = false;
-  const finish = (): void => {
-    if (finished) return;
-    finished = true;
-    tracker.active--;
-    session.onStreamEnd();
-  };
-  call.on('data', (msg: ProcessingRequest__Output) => {
-    try {
-      session.onMessage(msg);
-    } catch (err) {
-      // Sessions convert their failures; this guards against a bug in that conversion itself.
-      logger.error({ err }, `${label} stream handler failed`);
-      sink.send(immediateError(new InternalError('internal error while processing the request')));
-      sink.end();
-      finish();
-    }
-  });
-  // The data plane half-closed: nothing more will come; close our side too.
-  call.on('end', () => {
-    finish();
-    sink.end();
-  });
-  // Envoy ends every side stream with RST_STREAM (CANCELLED) even on success: a normal end.
-  call.on('cancelled', finish);
-  call.on('error', (err: Error & { code?: number }) => {
-    if (err.code !== status.CANCELLED) logger.debug({ err: err.message }, `${label} stream error`);
-    finish();
-  });
-  call.on('close', finish);
 }
 
-export function createExtProcHandlers(options: SessionOptions, tracker = new StreamTracker()): UntypedServiceImplementation {
-  const process = (call: ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>): void =>
-    serveProcessStream(call, (sink) => new ExtProcSession(sink, options), options.logger, tracker, 'ext_proc');
-  return { Process: process };
+/** The picker's Process method: an ExtProcSession per stream. */
+export function extProcMethod(options: SessionOptions, tracker = new StreamTracker()): GrpcMethod<ProcessingRequest__Output, ProcessingResponse> {
+  return processMethod((sink) => new ExtProcSession(sink, options), options.logger, tracker, 'ext_proc');
 }

@@ -12,7 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestRouter, RoutingDecision } from '../director/director.js';
 import type { EppError} from '../errors/errors.js';
-import { DeadlineExceededError, InternalError, PayloadTooLargeError, toEppError } from '../errors/errors.js';
+import { DeadlineExceededError, PayloadTooLargeError, ProtocolViolationError, ServiceUnavailableError, toEppError } from '../errors/errors.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { EppMetrics } from '../observability/metrics.js';
 import type { RequestParser } from '../request/request-parser.js';
@@ -30,6 +31,8 @@ import {
   streamedBody,
   trailersResponse,
 } from './responses.js';
+import { boundedText } from '../util/bounded-text.js';
+import { ModelNameRewriter } from './model-name-rewriter.js';
 import { readSubsetHint } from './subset-hint.js';
 
 export type BodyMode = 'full-duplex' | 'buffered';
@@ -56,6 +59,10 @@ export interface SessionOptions {
   readonly maxRequestBodyBytes: number;
   readonly decisionTimeoutMs: number;
   readonly timers: Timers;
+  /** True once the picker has stopped taking requests (after its drain window): new ones get 503. */
+  readonly shuttingDown?: () => boolean;
+  /** Limits "request rejected" log lines below debug verbosity (clients can trigger them at will). */
+  readonly rejectionLog?: LogLimiter;
 }
 
 const enum Phase {
@@ -80,7 +87,9 @@ export class ExtProcSession {
   #released = false;
   #responseStarted = false;
   #llm: LLMRequest | undefined;
-  #modelPattern: { from: string; to: string } | undefined;
+  #rewriter: ModelNameRewriter | undefined;
+  /** The body is followed by trailers: its last chunk is not the end of the stream. */
+  #trailersFollow = false;
   #deadline: unknown;
   #usage: UsageTracker | undefined;
 
@@ -129,7 +138,10 @@ export class ExtProcSession {
       case 'request_body':
         return this.#onRequestBody(msg.request_body?.body, msg.request_body?.end_of_stream === true);
       case 'request_trailers':
-        if (this.#phase === Phase.CollectingBody) this.#finishRequest();
+        if (this.#phase === Phase.CollectingBody) {
+          this.#trailersFollow = true;
+          this.#finishRequest();
+        }
         if (this.#phase !== Phase.Closed) this.sink.send(trailersResponse('request'));
         return;
       case 'response_headers':
@@ -140,18 +152,21 @@ export class ExtProcSession {
         this.sink.send(trailersResponse('response'));
         return;
       default:
-        throw new InternalError('ProcessingRequest without a request field');
+        throw new ProtocolViolationError('ProcessingRequest without a request field');
     }
   }
 
   #onRequestHeaders(headerMap: Parameters<typeof headerMapToMap>[0], endOfStream: boolean): void {
-    if (this.#phase !== Phase.AwaitingHeaders) throw new InternalError('request headers received twice');
+    if (this.#phase !== Phase.AwaitingHeaders) throw new ProtocolViolationError('request headers received twice');
     this.#headers = headerMapToMap(headerMap);
     const id = this.#headers.get(REQUEST_ID_HEADER);
     if (id === undefined || id.length === 0) {
       this.#requestId = randomUUID();
       this.#generatedRequestId = true;
     } else this.#requestId = id;
+    if (this.options.shuttingDown?.() === true) {
+      throw new ServiceUnavailableError('the endpoint picker is shutting down', { dropReason: 'rejected-shutting-down' });
+    }
     if (endOfStream) {
       this.#phase = Phase.Deciding;
       this.#decide(undefined, performance.now());
@@ -163,7 +178,7 @@ export class ExtProcSession {
 
   #onRequestBody(body: Buffer | undefined, endOfStream: boolean): void {
     if (this.#phase !== Phase.CollectingBody) {
-      if (this.#phase === Phase.AwaitingHeaders) throw new InternalError('request body received before request headers');
+      if (this.#phase === Phase.AwaitingHeaders) throw new ProtocolViolationError('request body received before request headers');
       return; // late chunks after a decision (e.g. an empty end-of-stream) carry nothing to route on
     }
     if (body !== undefined && body.length > 0) {
@@ -232,21 +247,20 @@ export class ExtProcSession {
     for (const [name, value] of decision.setHeaders) set.push(setHeader(name, value));
     // A header a plugin sets overwrites the client's copy; only the others need removing.
     const remove = decision.setHeaders.size === 0 ? this.#ownedHeadersPresent() : this.#ownedHeadersPresent().filter((h) => !decision.setHeaders.has(h));
-    if (decision.targetModel !== decision.incomingModel) {
-      this.#modelPattern = { from: JSON.stringify(decision.targetModel), to: JSON.stringify(decision.incomingModel) };
-    }
+    if (decision.targetModel !== decision.incomingModel) this.#rewriter = new ModelNameRewriter(decision.targetModel, decision.incomingModel);
     if (this.#mode === 'buffered' && body !== undefined) {
       this.sink.send(routedBufferedBodyResponse(decision.destination, set, remove, decision.rewrittenBody));
     } else {
       this.sink.send(routedHeadersResponse(decision.destination, set, remove));
-      if (forwarded !== undefined) for (const m of streamedBody('request', forwarded, true)) this.sink.send(m);
+      // With trailers to follow, the body's last chunk does not end the stream (as Envoy expects).
+      if (forwarded !== undefined) for (const m of streamedBody('request', forwarded, !this.#trailersFollow)) this.sink.send(m);
     }
     const m = this.options.metrics;
     m.requestTotal.labels(decision.incomingModel, decision.targetModel, String(decision.priority)).inc();
     m.observeProcessing(performance.now() - t0, true);
     if (this.options.logger.isLevelEnabled('debug')) {
       this.options.logger.debug(
-        { 'x-request-id': this.#requestId, model: decision.incomingModel, targetModel: decision.targetModel, destination: decision.destination },
+        { 'x-request-id': boundedText(this.#requestId), model: boundedText(decision.incomingModel), targetModel: boundedText(decision.targetModel), destination: decision.destination },
         'request routed',
       );
     }
@@ -275,14 +289,7 @@ export class ExtProcSession {
       this.#responseStarted = true;
       this.options.router.firstResponseByte?.(this.#decision);
     }
-    const pattern = this.#modelPattern;
-    if (pattern !== undefined && chunk.length > 0) {
-      // Reverse of the request's model rewrite, so clients see the model they asked for. A name split
-      // across two chunks is left as is: rewriting must never hold back a streamed token.
-      const text = chunk.toString('utf8');
-      const replaced = text.replaceAll(`"model":${pattern.from}`, `"model":${pattern.to}`).replaceAll(`"model": ${pattern.from}`, `"model": ${pattern.to}`);
-      if (replaced !== text) chunk = Buffer.from(replaced, 'utf8');
-    }
+    if (this.#rewriter !== undefined && chunk.length > 0) chunk = this.#rewriter.rewrite(chunk);
     const usage = this.#usage;
     if (usage !== undefined) {
       usage.chunk(chunk);
@@ -323,11 +330,24 @@ export class ExtProcSession {
     const target = this.#headers.get('x-gateway-model-name-rewrite') ?? model;
     this.options.metrics.requestErrorTotal.labels(model, target, err.code).inc();
     if (!answered) this.options.metrics.observeProcessing(0, false);
-    const level = err.code === 'Internal' ? 'error' : 'info';
-    this.options.logger[level]({ 'x-request-id': this.#requestId, code: err.code, err: err.message }, 'request rejected');
+    this.#logRejection(err);
     this.sink.send(immediateError(err));
     this.sink.end();
     this.#release();
+  }
+
+  #logRejection(err: EppError): void {
+    const { logger, rejectionLog } = this.options;
+    const fields = { 'x-request-id': boundedText(this.#requestId), code: err.code, err: boundedText(err.message) };
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(fields, 'request rejected');
+      return;
+    }
+    // Clients trigger these at will: a few lines per kind per minute, with a count of the rest.
+    const verdict = rejectionLog?.allow(err instanceof ProtocolViolationError ? 'protocol-violation' : err.code) ?? { log: true, suppressed: 0 };
+    if (!verdict.log) return;
+    const level = err.code === 'Internal' && !(err instanceof ProtocolViolationError) ? 'error' : 'info';
+    logger[level](verdict.suppressed > 0 ? { ...fields, suppressedSimilar: verdict.suppressed } : fields, 'request rejected');
   }
 
   #clearDeadline(): void {

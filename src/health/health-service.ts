@@ -10,7 +10,8 @@ import { service as healthServiceDefinition } from 'grpc-health-check';
 export { healthServiceDefinition };
 
 export const EXT_PROC_SERVICE_NAME = 'envoy.service.ext_proc.v3.ExternalProcessor';
-const KNOWN_SERVICES = ['', 'liveness', 'readiness', EXT_PROC_SERVICE_NAME] as const;
+/** The service names List reports. */
+export const KNOWN_HEALTH_SERVICES: readonly string[] = ['', 'liveness', 'readiness', EXT_PROC_SERVICE_NAME];
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
@@ -43,7 +44,7 @@ export function createHealthHandlers(state: HealthState): UntypedServiceImplemen
     },
     List(_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<{ statuses: Record<string, { status: string }> }>): void {
       const s = state.status();
-      callback(null, { statuses: Object.fromEntries(KNOWN_SERVICES.map((name) => [name, { status: s }])) });
+      callback(null, { statuses: Object.fromEntries(KNOWN_HEALTH_SERVICES.map((name) => [name, { status: s }])) });
     },
   };
 }

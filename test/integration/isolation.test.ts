@@ -2,12 +2,12 @@
  * Stream isolation over real gRPC: a stream whose handling blows up gets a 500 on its own, every other
  * stream is routed, and random protocol sequences never take the server down.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RequestRouter, RoutingDecision, RoutingInput } from '../../src/director/director.js';
-import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest } from '../../src/extproc/proto.js';
-import { createExtProcHandlers, StreamTracker } from '../../src/extproc/service.js';
+import type { ProcessingRequest } from '../../src/extproc/proto.js';
+import { extProcMethod, StreamTracker } from '../../src/extproc/service.js';
+import { GrpcServer } from '../../src/grpc/grpc-server.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { OpenAIParser } from '../../src/request/request-parser.js';
 import { EppMetrics } from '../../src/observability/metrics.js';
@@ -23,15 +23,14 @@ const router: RequestRouter = {
   release: () => undefined,
 };
 
-let server: Server;
+let server: GrpcServer;
 let client: RawExtProcClient;
 const tracker = new StreamTracker();
 
 beforeAll(async () => {
-  server = new Server();
-  server.addService(
-    EXTERNAL_PROCESSOR_SERVICE,
-    createExtProcHandlers(
+  server = new GrpcServer({ logger: silentLogger(), label: 'ext_proc', maxReceiveMessageBytes: 2 << 20 });
+  server.addMethod(
+    extProcMethod(
       {
         router,
         parser: new OpenAIParser('openai-parser'),
@@ -40,18 +39,18 @@ beforeAll(async () => {
         defaultBodyMode: 'full-duplex',
         maxRequestBodyBytes: 1 << 20,
         decisionTimeoutMs: 1000,
-        timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+        timers: { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) },
       },
       tracker,
     ),
   );
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await server.listen('127.0.0.1', 0);
   client = new RawExtProcClient(`127.0.0.1:${port}`);
 });
 
-afterAll(() => {
+afterAll(async () => {
   client.close();
-  server.forceShutdown();
+  await server.close();
 });
 
 describe('stream isolation', () => {
