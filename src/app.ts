@@ -15,6 +15,7 @@ import { EndpointsFileSource } from './discovery/endpoints-file.js';
 import { bindServer } from './extproc/grpc-bind.js';
 import { extProcMethod, StreamTracker } from './extproc/service.js';
 import type { BodyMode, Timers } from './extproc/session.js';
+import { CertReloader } from './extproc/cert-reloader.js';
 import { loadCertificate, selfSignedCertificate, type KeyPair } from './extproc/tls.js';
 import { GrpcServer } from './grpc/grpc-server.js';
 import { healthMethods } from './health/health-methods.js';
@@ -47,6 +48,8 @@ export interface PickerOptions {
   readonly secureServing: boolean;
   /** Directory with tls.crt/tls.key; '' = self-signed at start. */
   readonly certPath: string;
+  /** Reload tls.crt/tls.key from `certPath` when they change (`--enable-cert-reload`). */
+  readonly enableCertReload?: boolean;
   readonly config: ConfigSource;
   /** Exactly one discovery source: a watched file, a fixed list (demo, tests), or Kubernetes (InferencePool or standalone selector). */
   readonly discovery:
@@ -214,6 +217,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const healthServer = new Server();
   healthServer.addService(healthServiceDefinition, healthHandlers());
 
+  // Closed after the ext_proc and health servers: the certificate reloader and the metrics listener.
   const started: { close: () => Promise<void> }[] = [];
   let extProcServer: GrpcServer | undefined;
   try {
@@ -239,9 +243,12 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     if (options.healthChecking) for (const m of healthMethods(healthStatus, KNOWN_HEALTH_SERVICES)) extProcServer.addMethod(m);
     const grpcPort = await extProcServer.listen(options.host, options.grpcPort);
     const extProc = extProcServer;
-    started.push({ close: () => extProc.close() });
+    if (keyPair !== undefined && options.certPath !== '' && options.enableCertReload === true) {
+      const reloader = new CertReloader({ dir: options.certPath, apply: (pair) => extProc.setSecureContext(pair), logger });
+      reloader.start();
+      started.push({ close: () => Promise.resolve(reloader.close()) });
+    }
     const grpcHealthPort = await bindServer(healthServer, options.host, options.grpcHealthPort, ServerCredentials.createInsecure());
-    started.push({ close: () => new Promise((r) => healthServer.tryShutdown(() => r())) });
     let metricsPort = -1;
     if (options.metricsPort >= 0) {
       const m = await startMetricsServer(metrics.registry, options.host, options.metricsPort);
@@ -274,7 +281,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
         clearTimeout(force);
         collector.stop();
         healthServer.forceShutdown();
-        for (const s of started.slice(2)) await s.close();
+        for (const s of started) await s.close();
         logger.info({ streamsServed: streams.total, liveAtStop: live }, 'endpoint picker stopped');
       })();
       return stopping;
@@ -288,7 +295,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     collector.stop();
     void extProcServer?.close();
     healthServer.forceShutdown();
-    for (const s of started.slice(2)) await s.close();
+    for (const s of started) await s.close();
     throw err;
   }
 }

@@ -3,7 +3,7 @@
  * Envoy-like client, then stopped with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { healthCheck } from '../helpers/health-client.js';
 import { writeEndpointsFile } from '../helpers/picker.js';
 import { RawExtProcClient, requestBody, requestHeaders } from '../helpers/raw-extproc-client.js';
@@ -50,6 +50,7 @@ describe('epp serve (child process)', () => {
       '--secure-serving=false',
       '--bind-address', '127.0.0.1',
       '--grpc-port=0', '--grpc-health-port', '0', '--metrics-port=0',
+      '--drain-timeout=1s',
     ]);
     expect(await healthCheck(`127.0.0.1:${grpcHealthPort}`, 'inference-extension')).toBe('SERVING');
     const client = new RawExtProcClient(`127.0.0.1:${grpcPort}`);
@@ -59,10 +60,18 @@ describe('epp serve (child process)', () => {
     await s.until((x) => x.responses.length === 2);
     expect(s.responses[0]?.msg.request_headers?.response?.header_mutation?.set_headers?.[0]?.header?.raw_value?.toString()).toBe('127.0.0.41:8000');
     s.halfClose();
-    client.close();
 
     const exited = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
     child?.kill('SIGTERM');
+    // As the reference: not ready, but still routing, during the drain window.
+    await vi.waitFor(async () => expect(await healthCheck(`127.0.0.1:${grpcHealthPort}`, 'readiness')).toBe('NOT_SERVING'));
+    const late = client.open();
+    late.send(requestHeaders({ ':path': '/v1/chat/completions', 'x-request-id': 'child-2' }));
+    late.send(requestBody('{"model":"m","messages":[{"role":"user","content":"hi"}]}', true));
+    await late.until((x) => x.responses.length === 2);
+    expect(late.responses[0]?.msg.request_headers?.response?.header_mutation?.set_headers?.[0]?.header?.raw_value?.toString()).toBe('127.0.0.41:8000');
+    late.halfClose();
+    client.close();
     expect(await exited).toBe(0);
     expect(logs.some((l) => l.includes('endpoint picker stopped'))).toBe(true);
   });

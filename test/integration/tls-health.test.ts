@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { selfSignedCertificate } from '../../src/extproc/tls.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { healthCheck, healthWatchCode } from '../helpers/health-client.js';
 import { startTestPicker, writeEndpointsFile } from '../helpers/picker.js';
 import { RawExtProcClient, requestBody, requestHeaders } from '../helpers/raw-extproc-client.js';
@@ -46,6 +47,31 @@ describe('TLS', () => {
       // Trusting exactly that certificate proves it is the one served.
       const creds = credentials.createSsl(Buffer.from(pair.cert), null, null, { checkServerIdentity: () => undefined });
       expect(await routeOnce(`127.0.0.1:${picker.grpcPort}`, creds)).toBe('127.0.0.21:8000');
+    } finally {
+      await picker.shutdown(1000);
+    }
+  });
+
+  it('reloads a rotated certificate for new handshakes, and keeps the current one when the new pair does not load (--enable-cert-reload)', async () => {
+    const [a, b] = await Promise.all([selfSignedCertificate(2048), selfSignedCertificate(2048)]);
+    const dir = mkdtempSync(join(tmpdir(), 'epp-cert-'));
+    writeFileSync(join(dir, 'tls.crt'), a.cert);
+    writeFileSync(join(dir, 'tls.key'), a.key);
+    const lines: string[] = [];
+    const logger = createLogger(2, 'test', { write: (line: string) => lines.push(line) });
+    const picker = await startTestPicker({ secureServing: true, certPath: dir, enableCertReload: true, logger, discovery: { endpointsFile: writeEndpointsFile(FILE) } });
+    const trusting = (pair: { cert: string }) => credentials.createSsl(Buffer.from(pair.cert), null, null, { checkServerIdentity: () => undefined });
+    const address = `127.0.0.1:${picker.grpcPort}`;
+    try {
+      expect(await routeOnce(address, trusting(a))).toBe('127.0.0.21:8000');
+      expect(await routeOnce(address, trusting(b))).toMatch(/^error/);
+      writeFileSync(join(dir, 'tls.key'), b.key);
+      writeFileSync(join(dir, 'tls.crt'), b.cert);
+      await vi.waitFor(() => expect(lines.some((l) => l.includes('certificate reloaded'))).toBe(true), { timeout: 5000 });
+      expect(await routeOnce(address, trusting(b))).toBe('127.0.0.21:8000');
+      writeFileSync(join(dir, 'tls.crt'), 'not a certificate');
+      await vi.waitFor(() => expect(lines.some((l) => l.includes('certificate reload failed'))).toBe(true), { timeout: 5000 });
+      expect(await routeOnce(address, trusting(b))).toBe('127.0.0.21:8000');
     } finally {
       await picker.shutdown(1000);
     }

@@ -16,7 +16,6 @@ const IGNORED_FLAGS: readonly (FlagSpec & { readonly why: string })[] = [
   { name: 'metrics-endpoint-auth', kind: 'bool', default: true, help: 'accepted; /metrics is not authenticated here (restrict it with a NetworkPolicy)', why: '/metrics has no authentication in this build' },
   { name: 'enable-pprof', kind: 'bool', default: true, help: 'accepted; there are no Go pprof handlers', why: 'no pprof handlers' },
   { name: 'tracing', kind: 'bool', default: true, help: 'accepted; OTLP tracing is not implemented', why: 'tracing is not implemented' },
-  { name: 'enable-cert-reload', kind: 'bool', default: false, help: 'accepted; certificates are read at start (restart to rotate)', why: 'certificates are read at start only' },
   { name: 'refresh-prometheus-metrics-interval', kind: 'duration', default: 5000, help: 'accepted; pool gauges are computed on each /metrics scrape', why: 'pool gauges are computed per scrape' },
   { name: 'zap-encoder', kind: 'string', default: '', help: 'accepted; logs are always JSON (pino)', why: 'logs are always JSON' },
   { name: 'zap-log-level', kind: 'string', default: '', help: 'accepted; use -v', why: 'use -v for verbosity' },
@@ -63,6 +62,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'bind-address', kind: 'string', default: '0.0.0.0', help: 'address the listeners bind to' },
   { name: 'secure-serving', kind: 'bool', default: true, help: 'serve ext_proc over TLS (self-signed unless --cert-path)' },
   { name: 'cert-path', kind: 'string', default: '', help: 'directory holding tls.crt and tls.key' },
+  { name: 'enable-cert-reload', kind: 'bool', default: false, help: 'reload tls.crt and tls.key from --cert-path when they change (a pair that does not load keeps the current one)' },
   { name: 'config-file', kind: 'string', default: '', help: 'EndpointPickerConfig YAML file' },
   { name: 'config-text', kind: 'string', default: '', help: 'EndpointPickerConfig YAML text' },
   { name: 'endpoints-file', kind: 'string', default: '', help: 'local discovery: YAML file listing endpoints, reloaded on change' },
@@ -73,7 +73,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'metrics-staleness-threshold', kind: 'duration', default: 2000, help: 'metrics older than this are unknown (treated as busy)' },
   { name: 'disable-endpoint-subset-filter', kind: 'bool', default: false, help: 'ignore the data plane subset hint' },
   { name: 'health-checking', kind: 'bool', default: false, help: 'also serve gRPC health on the ext_proc port' },
-  { name: 'drain-timeout', kind: 'duration', default: 30_000, help: 'on SIGTERM, how long live streams may finish before the server stops' },
+  { name: 'drain-timeout', kind: 'duration', default: 30_000, help: 'on SIGTERM: readiness goes NOT_SERVING and requests are still routed for this long; then new ones get 503 (rejected-shutting-down) and live streams get as long again to finish' },
   { name: 'pool-name', kind: 'string', default: '', help: 'InferencePool to serve (Kubernetes discovery)' },
   { name: 'pool-namespace', kind: 'string', default: '', help: 'namespace of the InferencePool (default: $NAMESPACE, else the service account namespace, else default)' },
   { name: 'pool-group', kind: 'string', default: 'inference.networking.k8s.io', help: 'API group of the InferencePool' },
@@ -174,6 +174,7 @@ export const serveCommand: Command = {
       metricsPort: flags.number('metrics-port'),
       secureServing: flags.bool('secure-serving'),
       certPath: flags.string('cert-path'),
+      enableCertReload: flags.bool('enable-cert-reload'),
       config: configSource(flags),
       discovery,
       maxRequestBodyBytes: maxBody,
@@ -188,7 +189,7 @@ export const serveCommand: Command = {
     });
     const signal = await untilSignal();
     logger.info({ signal }, 'draining');
-    await picker.shutdown(flags.number('drain-timeout'));
+    await picker.drain(flags.number('drain-timeout'));
     logger.flush();
   },
 };

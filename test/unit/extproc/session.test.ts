@@ -211,12 +211,54 @@ describe('ExtProcSession', () => {
     expect(set.map((o) => [o.header?.key, o.header?.raw_value?.toString()])).toEqual([['x-session-token', 'dG9rZW4=']]);
   });
 
-  it('treats request trailers as the end of the body and answers them', () => {
+  it('treats request trailers as the end of the body and answers them; the body before them does not end the stream', () => {
     const h = harness(new FakeRouter(() => decision()));
     h.headers({ ':path': '/v1/completions' });
     h.body('{"model":"m","prompt":"p"}', false);
     h.msg({ request: 'request_trailers', request_trailers: {} });
     expect(h.sent.map((r) => Object.keys(r)[0])).toEqual(['request_headers', 'request_body', 'request_trailers']);
+    // As Envoy's own tests expect: with trailers to follow, the last body chunk has end_of_stream false.
+    expect(h.sent[1]?.request_body?.response?.body_mutation?.streamed_response?.end_of_stream).toBe(false);
+  });
+
+  it('ends the body with end_of_stream when no trailers follow', () => {
+    const h = harness(new FakeRouter(() => decision()));
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    expect(h.sent[1]?.request_body?.response?.body_mutation?.streamed_response?.end_of_stream).toBe(true);
+  });
+
+  it('answers 503 with x-llm-d-request-dropped-reason: rejected-shutting-down once the picker has stopped taking requests', () => {
+    let stopping = false;
+    const router = new FakeRouter(() => decision());
+    const h = harness(router, { shuttingDown: () => stopping });
+    h.headers({ ':path': '/v1/completions' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    expect(h.sent[0]?.request_headers).toBeDefined();
+    stopping = true;
+    const late = harness(router, { shuttingDown: () => stopping });
+    late.headers({ ':path': '/v1/completions' });
+    expect(status(late.sent[0])).toBe(503);
+    const set = late.sent[0]?.immediate_response?.headers?.set_headers ?? [];
+    expect(set.find((o) => o.header?.key === 'x-llm-d-request-dropped-reason')?.header?.raw_value?.toString()).toBe('rejected-shutting-down');
+    expect(late.ended()).toBe(1);
+    expect(router.inputs).toHaveLength(1);
+  });
+
+  it('rewrites the model back on bytes: characters split across chunks and invalid UTF-8 pass unchanged', () => {
+    const h = harness(new FakeRouter(() => decision({ targetModel: 'target-model', rewrittenBody: Buffer.from('{"model":"target-model","prompt":"p"}') })));
+    h.headers({ ':path': '/v1/completions', 'x-gateway-model-name-rewrite': 'target-model' });
+    h.body('{"model":"m","prompt":"p"}', true);
+    h.msg({ request: 'response_headers', response_headers: { headers: { headers: [] } } });
+    // "é" (c3 a9) and "€" (e2 82 ac) split across chunks, a lone continuation byte (80), and the model name.
+    const whole = Buffer.concat([Buffer.from('{"model":"target-model","text":"caf'), Buffer.from([0xc3, 0xa9, 0x20, 0xe2, 0x82, 0xac, 0x80]), Buffer.from('"}')]);
+    const cuts = [36, 39];
+    const parts = [whole.subarray(0, cuts[0]), whole.subarray(cuts[0], cuts[1]), whole.subarray(cuts[1])];
+    parts.forEach((p, i) => h.msg({ request: 'response_body', response_body: { body: p, end_of_stream: i === parts.length - 1 } }));
+    const out = Buffer.concat(h.sent.slice(-3).map((r) => r.response_body?.response?.body_mutation?.streamed_response?.body ?? Buffer.alloc(0)));
+    const expected = Buffer.concat([Buffer.from('{"model":"m","text":"caf'), Buffer.from([0xc3, 0xa9, 0x20, 0xe2, 0x82, 0xac, 0x80]), Buffer.from('"}')]);
+    expect(out.equals(expected)).toBe(true);
+    expect(out.length).toBe(whole.length - 'target-model'.length + 1);
   });
 
   it('routes a header-only request without a body and without parsing', () => {
