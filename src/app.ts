@@ -243,6 +243,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     if (options.healthChecking) for (const m of healthMethods(healthStatus, KNOWN_HEALTH_SERVICES)) extProcServer.addMethod(m);
     const grpcPort = await extProcServer.listen(options.host, options.grpcPort);
     const extProc = extProcServer;
+    metrics.attachTransport(extProc.transport);
     if (keyPair !== undefined && options.certPath !== '' && options.enableCertReload === true) {
       const reloader = new CertReloader({ dir: options.certPath, apply: (pair) => extProc.setSecureContext(pair), logger });
       reloader.start();

@@ -42,6 +42,15 @@ export interface RunningRequestsMetrics {
   runningRequestsSeries(model: string): GaugeSeries;
 }
 
+/** What the ext_proc transport exposes for its metrics (src/h2/h2-server.ts). */
+export interface TransportStats {
+  readonly connections: number;
+  readonly activeStreams: number;
+  readonly bufferedBytes: number;
+  readonly streamsRefused: number;
+  readonly closesByReason: ReadonlyMap<string, number>;
+}
+
 /** What the scheduling framework reports (kept narrow so tests can pass a fake). */
 export interface SchedulerMetrics {
   observePlugin(extensionPoint: string, plugin: TypedName, ms: number): void;
@@ -248,6 +257,56 @@ export class EppMetrics implements SchedulerMetrics, DisaggMetrics, RunningReque
       collect(this: Gauge<'name' | 'model_server_pod'>) {
         this.reset();
         for (const e of known()) this.labels(poolName, e.name).set(e.metrics.waitingQueueSize);
+      },
+    });
+  }
+
+  /**
+   * Gauges and counters of the ext_proc transport (not in the reference, whose grpc-go server has no
+   * such limits to report), read from `transport` whenever Prometheus scrapes.
+   */
+  attachTransport(transport: TransportStats): void {
+    new Gauge({
+      name: 'llm_d_epp_extproc_connections',
+      help: 'Open HTTP/2 connections to the ext_proc port.',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(transport.connections);
+      },
+    });
+    new Gauge({
+      name: 'llm_d_epp_extproc_streams',
+      help: 'Live ext_proc streams over all connections.',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(transport.activeStreams);
+      },
+    });
+    new Gauge({
+      name: 'llm_d_epp_extproc_buffered_bytes',
+      help: 'Bytes held for sending to the data plane: socket queues and output waiting for its flow-control window.',
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(transport.bufferedBytes);
+      },
+    });
+    new Counter({
+      name: 'llm_d_epp_extproc_streams_refused_total',
+      help: 'Streams refused with REFUSED_STREAM: over the concurrency limit, over the output limit, or after GOAWAY.',
+      registers: [this.registry],
+      collect(this: Counter) {
+        this.reset();
+        this.inc(transport.streamsRefused);
+      },
+    });
+    new Counter({
+      name: 'llm_d_epp_extproc_connection_closes_total',
+      help: 'Closed ext_proc connections by reason (peer-closed, peer-goaway, drained, protocol-error, rapid-reset, ping-flood, settings-flood, glitch-flood, header-flood, keepalive-timeout, socket-error, not-http2, internal-error, tls-handshake).',
+      labelNames: ['reason'] as const,
+      registers: [this.registry],
+      collect(this: Counter<'reason'>) {
+        this.reset();
+        for (const [reason, n] of transport.closesByReason) this.labels(reason).inc(n);
       },
     });
   }

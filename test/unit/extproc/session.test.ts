@@ -255,7 +255,7 @@ describe('ExtProcSession', () => {
     const cuts = [36, 39];
     const parts = [whole.subarray(0, cuts[0]), whole.subarray(cuts[0], cuts[1]), whole.subarray(cuts[1])];
     parts.forEach((p, i) => h.msg({ request: 'response_body', response_body: { body: p, end_of_stream: i === parts.length - 1 } }));
-    const out = Buffer.concat(h.sent.slice(-3).map((r) => r.response_body?.response?.body_mutation?.streamed_response?.body ?? Buffer.alloc(0)));
+    const out = Buffer.concat(h.sent.slice(-3).map((r) => (r.response_body?.response?.body_mutation?.streamed_response?.body ?? Buffer.alloc(0)) as Buffer));
     const expected = Buffer.concat([Buffer.from('{"model":"m","text":"caf'), Buffer.from([0xc3, 0xa9, 0x20, 0xe2, 0x82, 0xac, 0x80]), Buffer.from('"}')]);
     expect(out.equals(expected)).toBe(true);
     expect(out.length).toBe(whole.length - 'target-model'.length + 1);
