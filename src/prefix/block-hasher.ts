@@ -14,8 +14,12 @@
  *
  * Hashes are returned as a `Uint32Array` of `2n` words: block i is `(lo, hi) = (out[2i], out[2i+1])`
  * — the low and high halves of the 64-bit value, the representation `PrefixIndex` stores.
+ *
+ * The text is written straight into the memory of the WebAssembly chain (xxh64-chain.ts), which
+ * hashes every block in one call.
  */
-import { xxh64Bytes, xxh64Text } from './xxh64.js';
+import { jsonStringUtf8 } from './json-string-utf8.js';
+import { xxh64Chain, xxh64ChainMemory } from './xxh64-chain.js';
 
 /** Words per block hash in a hash array (low half, high half). */
 export const HASH_WORDS = 2;
@@ -23,15 +27,10 @@ export const HASH_WORDS = 2;
 /** The hash array of a prompt with no blocks. */
 export const NO_HASHES: Uint32Array = new Uint32Array(0);
 
-// A BigUint64Array store is the cheapest way to split a bigint into halves (no bigint arithmetic).
-const scratch64 = new BigUint64Array(1);
-const scratch32 = new Uint32Array(scratch64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const LO = LITTLE_ENDIAN ? 0 : 1;
-const HI = LITTLE_ENDIAN ? 1 : 0;
-
-/** Beyond this many blocks, windows are sliced per call instead of cached (bounds the cache). */
-const MAX_CACHED_WINDOWS = 4096;
+const PAGE = 65536;
+/** Bytes kept for the seed's UTF-8 ahead of the text; a longer seed moves the text further on. */
+const SEED_ROOM = 1024;
 
 const encoder = new TextEncoder();
 
@@ -40,18 +39,25 @@ export function seedText(model: string, cacheSalt: string | undefined): string {
   return cacheSalt === undefined || cacheSalt.length === 0 ? model : `${model}\u0000${cacheSalt}`;
 }
 
+const align8 = (n: number): number => (n + 7) & ~7;
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
 /**
- * Hashes prompts into chained block hashes. Holds reusable buffers, so one instance serves every
- * request of a process (hashing is synchronous); the returned arrays are fresh and owned by the caller.
+ * Hashes prompts into chained block hashes. Every instance lays the one WebAssembly memory out the
+ * same way per call (seed, text, hashes) and keeps views into it, so one instance serves every request
+ * of a process (hashing is synchronous); the returned arrays are fresh and owned by the caller.
  */
 export class BlockHasher {
-  #buf = new Uint8Array(8);
-  #view = new DataView(this.#buf.buffer);
-  /** `#buf` without its 8 spare bytes: where the prompt is encoded. */
-  #target = this.#buf.subarray(0, 0);
-  #blockBytes = 0;
-  /** Window i is the bytes of chunk i plus the 8 bytes after it (where LE64(hᵢ₋₁) is written). */
-  #windows: Uint8Array[] = [];
+  #mem = new Uint8Array(0);
+  #words = new Uint32Array(0);
+  #seedView = new Uint8Array(0);
+  #textView = new Uint8Array(0);
+  #seedLen = 0;
 
   /**
    * The block hashes of `text` (see the module doc), at most `maxBlocks` of them. Returns
@@ -59,58 +65,55 @@ export class BlockHasher {
    */
   hash(text: string, seed: string, blockBytes: number, maxBlocks: number): Uint32Array {
     if (!(blockBytes > 0) || !(maxBlocks > 0) || text.length * 3 < blockBytes) return NO_HASHES;
-    // A UTF-16 unit is at most 3 UTF-8 bytes: the buffer never needs to outgrow the text, whatever
-    // block size an endpoint reports.
+    // A UTF-16 unit is at most 3 UTF-8 bytes: the room never needs to outgrow the text, whatever
+    // block size an endpoint reports. Encoding stops at the first character that does not fit, so a
+    // view as long as the whole encoding could be writes the same bytes as any longer one.
     const maxBytes = blockBytes * maxBlocks;
-    const limit = Math.min(maxBytes, text.length * 3);
-    this.#prepare(limit, maxBytes, blockBytes);
-    const written = encoder.encodeInto(text, this.#target).written;
-    if (written < blockBytes) return NO_HASHES;
-    const full = Math.floor(written / blockBytes);
-    const rest = written - full * blockBytes;
-    const n = rest > 0 ? full + 1 : full;
-    const out = new Uint32Array(n * HASH_WORDS);
-    const view = this.#view;
-    const windows = this.#windows;
-    scratch64[0] = xxh64Text(seed);
-    let lo = scratch32[LO] as number;
-    let hi = scratch32[HI] as number;
-    for (let i = 0; i < n; i++) {
-      const start = i * blockBytes;
-      const end = i < full ? start + blockBytes : written;
-      // Chunk i is followed in place by LE64(hᵢ₋₁): borrow the next 8 bytes, then put them back.
-      const keep0 = view.getUint32(end, true);
-      const keep1 = view.getUint32(end + 4, true);
-      view.setUint32(end, lo, true);
-      view.setUint32(end + 4, hi, true);
-      let window = i < full ? windows[i] : undefined;
-      if (window === undefined) {
-        window = this.#buf.subarray(start, end + 8);
-        if (i < full && i < MAX_CACHED_WINDOWS) windows[i] = window;
-      }
-      scratch64[0] = xxh64Bytes(window);
-      view.setUint32(end, keep0, true);
-      view.setUint32(end + 4, keep1, true);
-      lo = scratch32[LO] as number;
-      hi = scratch32[HI] as number;
-      out[i * HASH_WORDS] = lo;
-      out[i * HASH_WORDS + 1] = hi;
-    }
-    return out;
+    const room = text.length * 3 >= maxBytes ? maxBytes : Math.min(maxBytes, nextPow2(text.length * 3));
+    const textAt = this.#prepare(seed, room, blockBytes);
+    let view = this.#textView;
+    if (view.byteOffset !== textAt || view.length !== room) view = this.#textView = this.#mem.subarray(textAt, textAt + room);
+    return this.#chain(textAt, encoder.encodeInto(text, view).written, blockBytes);
   }
 
-  #prepare(limit: number, maxBytes: number, blockBytes: number): void {
-    if (this.#buf.length < limit + 8) {
-      this.#buf = new Uint8Array(Math.max(limit, Math.min(maxBytes, 2 * this.#buf.length)) + 8);
-      this.#view = new DataView(this.#buf.buffer);
-      this.#windows = [];
-      this.#target = this.#buf.subarray(0, limit);
-    } else if (this.#target.length !== limit) {
-      this.#target = this.#buf.subarray(0, limit);
+  /**
+   * The same hashes for the text of a JSON string literal given as its raw content bytes between the
+   * quotes (valid UTF-8, escapes as written, as JSON.parse accepts): equal to
+   * `hash(JSON.parse('"' + literal + '"'), …)` without decoding the literal.
+   */
+  hashJsonString(literal: Buffer, seed: string, blockBytes: number, maxBlocks: number): Uint32Array {
+    // An escape is longer than what it stands for: the text has at most as many bytes as the literal.
+    if (!(blockBytes > 0) || !(maxBlocks > 0) || literal.length < blockBytes) return NO_HASHES;
+    const room = Math.min(blockBytes * maxBlocks, literal.length);
+    const textAt = this.#prepare(seed, room, blockBytes);
+    return this.#chain(textAt, jsonStringUtf8(literal, this.#mem, textAt, room), blockBytes);
+  }
+
+  /** Makes room for `room` text bytes (+8 borrowed) and their hashes, writes the seed; returns where the text goes. */
+  #prepare(seed: string, room: number, blockBytes: number): number {
+    const seedRoom = seed.length * 3 <= SEED_ROOM ? SEED_ROOM : align8(seed.length * 3);
+    const textAt = seedRoom;
+    const need = align8(textAt + room + 8) + 8 * Math.ceil(room / blockBytes);
+    const memory = xxh64ChainMemory;
+    if (memory.buffer.byteLength < need) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    if (this.#mem.buffer !== memory.buffer) {
+      this.#mem = new Uint8Array(memory.buffer);
+      this.#words = new Uint32Array(memory.buffer);
+      this.#seedView = this.#textView = new Uint8Array(0);
     }
-    if (blockBytes !== this.#blockBytes) {
-      this.#blockBytes = blockBytes;
-      this.#windows = [];
-    }
+    if (this.#seedView.length !== seedRoom) this.#seedView = this.#mem.subarray(0, seedRoom);
+    this.#seedLen = encoder.encodeInto(seed, this.#seedView).written;
+    return textAt;
+  }
+
+  #chain(textAt: number, written: number, blockBytes: number): Uint32Array {
+    if (written < blockBytes) return NO_HASHES;
+    const outAt = align8(textAt + written + 8);
+    const n = xxh64Chain(0, this.#seedLen, textAt, written, blockBytes, outAt);
+    if (LITTLE_ENDIAN) return this.#words.slice(outAt >>> 2, (outAt >>> 2) + n * HASH_WORDS);
+    const view = new DataView(xxh64ChainMemory.buffer);
+    const out = new Uint32Array(n * HASH_WORDS);
+    for (let i = 0; i < out.length; i++) out[i] = view.getUint32(outAt + 4 * i, true);
+    return out;
   }
 }

@@ -143,6 +143,8 @@ export class PrefixIndex {
   #slotCount = new Int32Array(MIN_SLOTS);
   #stamp = 0;
   #candidateSlots = new Int32Array(64);
+  /** `add` scratch: the key mixes of the blocks being added (and, past them, what `#prefetch` read). */
+  #mixes = new Int32Array(256);
 
   /** Entries (block, endpoint) in the index: the sum of every endpoint's LRU size. */
   get size(): number {
@@ -283,30 +285,110 @@ export class PrefixIndex {
       this.#slotCap[slot] = cap;
       while ((this.#slotSize[slot] as number) > cap) this.#freeEntryAt(this.#evict(slot, this.#slotTail[slot] as number));
     }
+    const mixes = this.#prefetch(hashes, blocks, slot, cap);
+    // The loop below is `#find`, `#evict`, `#linkFront` and `#insert` written out over locals: it runs
+    // for every block of every routed prompt. The per-slot arrays are only replaced by `#newSlot`;
+    // the entries and the table are re-read after anything that may grow them.
+    const head = this.#slotHead;
+    const tail = this.#slotTail;
+    const size = this.#slotSize;
+    let m = this.#e;
+    let table = this.#table;
+    let mask = (table.length >>> 1) - 1;
     for (let i = blocks - 1; i >= 0; i--) {
       const lo = (hashes[i * HASH_WORDS] as number) | 0;
       const hi = (hashes[i * HASH_WORDS + 1] as number) | 0;
-      const mix = mixPair(lo, hi, slot);
-      const pos = this.#find(lo, hi, slot, mix);
-      if (pos >= 0) {
-        const e = this.#table[2 * pos] as number;
-        if (this.#slotHead[slot] !== e) {
-          this.#unlinkLru(slot, e);
-          this.#linkFront(slot, e);
+      const mix = mixes[i] as number;
+      let pos = mix & mask;
+      let found = EMPTY;
+      for (;;) {
+        const f = table[2 * pos] as number;
+        if (f === EMPTY) break;
+        if (table[2 * pos + 1] === mix) {
+          const b = f * STRIDE;
+          if (m[b + LO] === lo && m[b + HI] === hi && m[b + SLOT] === slot) {
+            found = f;
+            break;
+          }
+        }
+        pos = (pos + 1) & mask;
+      }
+      if (found !== EMPTY) {
+        if (head[slot] !== found) {
+          this.#unlinkLru(slot, found);
+          this.#linkFront(slot, found);
         }
         continue;
       }
-      const e = (this.#slotSize[slot] as number) >= cap ? this.#evict(slot, this.#slotTail[slot] as number) : this.#allocEntry();
-      const m = this.#e;
-      m[e * STRIDE + LO] = lo;
-      m[e * STRIDE + HI] = hi;
-      m[e * STRIDE + SLOT] = slot;
-      this.#linkFront(slot, e);
-      this.#live++;
-      this.#insert(e, mix);
+      let e: number;
+      if ((size[slot] as number) >= cap) {
+        // Evict the least recently used entry and reuse its record.
+        e = tail[slot] as number;
+        const b = e * STRIDE;
+        const prev = m[b + L_PREV] as number;
+        tail[slot] = prev;
+        if (prev !== EMPTY) m[prev * STRIDE + L_NEXT] = EMPTY;
+        else head[slot] = EMPTY;
+        this.#deleteKey(m[b + LO] as number, m[b + HI] as number, slot, e);
+        if (m[b + ROOT] === 1) this.#unlinkRoot(e);
+      } else {
+        e = this.#allocEntry();
+        m = this.#e;
+        size[slot] = (size[slot] as number) + 1;
+        this.#live++;
+        if (this.#live * 4 > table.length) {
+          this.#table = rehash(table, table.length);
+          table = this.#table;
+          mask = (table.length >>> 1) - 1;
+        }
+      }
+      const b = e * STRIDE;
+      m[b + LO] = lo;
+      m[b + HI] = hi;
+      m[b + SLOT] = slot;
+      // Link at the front of the LRU.
+      const first = head[slot] as number;
+      m[b + L_PREV] = EMPTY;
+      m[b + L_NEXT] = first;
+      if (first !== EMPTY) m[first * STRIDE + L_PREV] = e;
+      else tail[slot] = e;
+      head[slot] = e;
+      // Into the table: the first free slot from its home (an eviction may have freed one earlier).
+      pos = mix & mask;
+      while (table[2 * pos] !== EMPTY) pos = (pos + 1) & mask;
+      table[2 * pos] = e;
+      table[2 * pos + 1] = mix;
       if (i === 0) this.#linkRoot(e, lo, hi);
-      else m[e * STRIDE + ROOT] = 0;
+      else m[b + ROOT] = 0;
     }
+  }
+
+  /**
+   * Computes the blocks' key mixes into a scratch array and reads the table slots `add` is about to
+   * probe — each block's home, and the home of each entry it may evict — in one tight loop. In a large
+   * index each is a cache miss; issued together they overlap, where the insert loop would wait for
+   * them one at a time.
+   */
+  #prefetch(hashes: Uint32Array, blocks: number, slot: number, cap: number): Int32Array {
+    if (this.#mixes.length <= blocks) this.#mixes = new Int32Array(nextPow2(blocks + 1));
+    const mixes = this.#mixes;
+    const table = this.#table;
+    const mask = (table.length >>> 1) - 1;
+    let sink = 0;
+    for (let i = 0; i < blocks; i++) {
+      const mix = mixPair((hashes[i * HASH_WORDS] as number) | 0, (hashes[i * HASH_WORDS + 1] as number) | 0, slot);
+      mixes[i] = mix;
+      sink ^= table[2 * (mix & mask)] as number;
+    }
+    const m = this.#e;
+    let e = this.#slotTail[slot] as number;
+    for (let k = Math.min(blocks, (this.#slotSize[slot] as number) + blocks - cap); k > 0 && e !== EMPTY; k--) {
+      sink ^= table[2 * (mixPair(m[e * STRIDE + LO] as number, m[e * STRIDE + HI] as number, slot) & mask)] as number;
+      e = m[e * STRIDE + L_PREV] as number;
+    }
+    // Stored so the reads are not optimised away.
+    mixes[blocks] = sink;
+    return mixes;
   }
 
   /** Drops `endpoint` and every entry it holds. Returns false if it had none. */
@@ -524,11 +606,11 @@ export class PrefixIndex {
     table[2 * pos + 1] = mix;
   }
 
-  #delete(e: number, slot: number): void {
+  /** Removes entry `e`, whose key is (lo, hi, slot), from the table. */
+  #deleteKey(lo: number, hi: number, slot: number, e: number): void {
     const table = this.#table;
-    const m = this.#e;
     const mask = (table.length >>> 1) - 1;
-    let pos = mixPair(m[e * STRIDE + LO] as number, m[e * STRIDE + HI] as number, slot) & mask;
+    let pos = mixPair(lo, hi, slot) & mask;
     for (;;) {
       const f = table[2 * pos] as number;
       if (f === e) break;
@@ -537,6 +619,12 @@ export class PrefixIndex {
     }
     deleteAt(table, pos);
   }
+
+  #delete(e: number, slot: number): void {
+    const m = this.#e;
+    this.#deleteKey(m[e * STRIDE + LO] as number, m[e * STRIDE + HI] as number, slot, e);
+  }
+
 
   // ---- storage
 

@@ -14,4 +14,10 @@ export interface LLMRequest {
   readonly body: Record<string, unknown>;
   /** Size of the raw body in bytes. */
   readonly bodyBytes: number;
+  /**
+   * A completions `prompt` that is one JSON string, as the raw bytes between its quotes (a view of the
+   * body: valid UTF-8, escapes as written), when the parser kept them: the prefix hasher reads the text
+   * from them without decoding `body`. Undefined otherwise.
+   */
+  readonly promptJson?: Buffer | undefined;
 }

@@ -4,13 +4,28 @@
  * `/v1/chat/completions?x=1`), `model` must be a non-empty string, and each API needs its input:
  * completions a non-empty `prompt` (string, string[] or uint32 token ids), chat at least one message,
  * responses and embeddings an `input`, conversations non-empty `items`.
+ *
+ * A completions body whose prompt is one string — the bulk of it, on long prompts — takes a fast path:
+ * it is validated where it lies (json-members.ts), the routing fields are read from their bytes, and
+ * the rest is decoded only if something asks for `body`. Same results, same errors (anything the fast
+ * path does not take goes through the full parse), without making strings the size of the prompt.
  */
+import { isUtf8 } from 'node:buffer';
 import { BadRequestError } from '../errors/errors.js';
+import { DeferredBodyRequest } from './deferred-body-request.js';
 import { jsonNestsDeeperThan } from './json-depth.js';
+import { JsonMemberScanner } from './json-members.js';
 import type { ApiKind, LLMRequest } from './llm-request.js';
 
 /** Deeper nesting than any real OpenAI body (tool schemas included) and far below the stack limit. */
 export const MAX_JSON_DEPTH = 512;
+
+/**
+ * Longest `model` accepted, in UTF-8 bytes (as `epp bbr` bounds the header it makes of it): far above
+ * any served model name, and it bounds what a request makes the picker copy — above all the name it
+ * writes back into every response chunk when the model is rewritten.
+ */
+export const MAX_MODEL_NAME_BYTES = 1024;
 
 const UINT32_MAX = 0xffffffff;
 
@@ -85,11 +100,64 @@ function validateApi(api: ApiKind, body: Record<string, unknown>): string | unde
   }
 }
 
+// The members a completions request is routed on (indexes into the scanner's answers).
+const MODEL = 0;
+const PROMPT = 1;
+const STREAM = 2;
+const CACHE_SALT = 3;
+const completionsMembers = new JsonMemberScanner(['model', 'prompt', 'stream', 'cache_salt'], MAX_JSON_DEPTH);
+
+/** Member k's value when it is a string, else undefined. */
+function stringMember(bytes: Buffer, scanner: JsonMemberScanner, k: number): string | undefined {
+  const start = scanner.start(k);
+  if (start < 0 || bytes[start] !== 0x22) return undefined;
+  const end = scanner.end(k);
+  // Quotes are ASCII, so decoding the member alone gives the characters decoding the whole body would.
+  return scanner.escaped(k) ? (JSON.parse(bytes.toString('utf8', start, end)) as string) : bytes.toString('utf8', start + 1, end - 1);
+}
+
+/**
+ * The fast path for a completions request whose prompt is one string: the body is validated and the
+ * routing fields read from its bytes, and `body` is decoded only if something reads it. Undefined for
+ * any other body, valid or not: the full parse handles it, and words every error.
+ */
+function deferredCompletions(bytes: Buffer): LLMRequest | undefined {
+  const members = completionsMembers;
+  if (!members.scan(bytes)) return undefined;
+  const model = stringMember(bytes, members, MODEL);
+  // What the full parse accepts: a non-empty name of at most MAX_MODEL_NAME_BYTES.
+  if (model === undefined || model.length === 0 || Buffer.byteLength(model, 'utf8') > MAX_MODEL_NAME_BYTES) return undefined;
+  const promptStart = members.start(PROMPT);
+  const promptEnd = members.end(PROMPT);
+  if (promptStart < 0 || bytes[promptStart] !== 0x22 || promptEnd - promptStart <= 2) return undefined;
+  const streamAt = members.start(STREAM);
+  const prompt = bytes.subarray(promptStart + 1, promptEnd - 1);
+  return new DeferredBodyRequest(
+    'completions',
+    model,
+    streamAt >= 0 && bytes[streamAt] === 0x74, // only `true` starts with t
+    stringMember(bytes, members, CACHE_SALT),
+    bytes,
+    isUtf8(prompt) ? prompt : undefined,
+  );
+}
+
 /**
  * Parses and validates a request body. Throws BadRequestError (400) for anything that is not a
- * valid request of the path's API.
+ * valid request of the path's API. A pure function of its arguments; the result is the one
+ * `decodeOpenAIRequest` gives, except that `body` may be decoded from `bytes` on first read (so
+ * `bytes` must not change while the result is in use).
  */
 export function parseOpenAIRequest(path: string, bytes: Buffer): LLMRequest {
+  if (apiKindForPath(path) === 'completions') {
+    const deferred = deferredCompletions(bytes);
+    if (deferred !== undefined) return deferred;
+  }
+  return decodeOpenAIRequest(path, bytes);
+}
+
+/** `parseOpenAIRequest` by decoding the whole body up front: the reference its fast path must match. */
+export function decodeOpenAIRequest(path: string, bytes: Buffer): LLMRequest {
   if (jsonNestsDeeperThan(bytes, MAX_JSON_DEPTH)) {
     throw new BadRequestError(`error unmarshaling request body: JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
@@ -105,6 +173,10 @@ export function parseOpenAIRequest(path: string, bytes: Buffer): LLMRequest {
   const body = parsed as Record<string, unknown>;
   const model = body.model;
   if (typeof model !== 'string' || model.length === 0) throw new BadRequestError('model not found in request body');
+  // A UTF-16 unit is 1–3 UTF-8 bytes: only names between MAX/3 and MAX units need counting.
+  if (model.length > MAX_MODEL_NAME_BYTES || (model.length * 3 > MAX_MODEL_NAME_BYTES && Buffer.byteLength(model, 'utf8') > MAX_MODEL_NAME_BYTES)) {
+    throw new BadRequestError(`model name is longer than ${MAX_MODEL_NAME_BYTES} bytes`);
+  }
   const api = apiKindForPath(path);
   const problem = validateApi(api, body);
   if (problem !== undefined) throw new BadRequestError(`invalid ${api} request: ${problem}`);

@@ -44,7 +44,8 @@ export class Scheduler {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const next = this.handler.pickProfiles(request, this.#profiles, results);
       if (next.length === 0) break;
-      for (const p of next) {
+      for (let k = 0; k < next.length; k++) {
+        const p = next[k] as ProfileSpec;
         const runner = this.#runners.get(p.name);
         results.set(p.name, runner === undefined ? null : runner.run(request, candidates));
       }

@@ -1,5 +1,5 @@
 import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXTERNAL_PROCESSOR_SERVICE, type ExternalProcessorClientType, type ProcessingRequest__Output, type ProcessingResponse } from '../../src/extproc/proto.js';
 import { createExtProcClient } from '../../src/gateway/extproc-client.js';
 import { ExtProcStream, ExtProcStreamError } from '../../src/gateway/extproc-stream.js';
@@ -92,6 +92,8 @@ describe('ExtProcStream', () => {
     const stream = ExtProcStream.open(client);
     await stream.send(headers('/slow'));
     await expect(stream.next(20)).rejects.toMatchObject({ kind: 'timeout' });
+    // On a loaded machine the server may see the stream only after the wait has timed out.
+    await vi.waitFor(() => expect(call).toBeDefined());
     call?.write(echo({ request_headers: { headers: { headers: [{ key: ':path', raw_value: Buffer.from('/late') }] } } }));
     expect(echoed(await stream.next(5_000))).toBe('/late');
     stream.cancel();

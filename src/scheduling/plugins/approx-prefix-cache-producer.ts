@@ -129,8 +129,8 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
     if (this.config.autoTune) {
       // The first candidate that reports one: an unscraped first candidate must not flip the block
       // size (and so every hash) for this request only; the reference reads the first candidate alone.
-      for (const c of candidates) {
-        const b = c.metrics.cacheBlockSize;
+      for (let i = 0; i < candidates.length; i++) {
+        const b = (candidates[i] as Endpoint).metrics.cacheBlockSize;
         if (b > 0) return b;
       }
     }
@@ -151,8 +151,13 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
     const llm = request.llm;
     let hashes = NO_HASHES;
     if (llm !== undefined && blockBytes > 0 && maxBlocks > 0) {
-      const text = promptText(llm, blockBytes * maxBlocks);
-      hashes = hasher.hash(text, seedText(request.targetModel, llm.cacheSalt), blockBytes, maxBlocks);
+      const seed = seedText(request.targetModel, llm.cacheSalt);
+      // A completions prompt the parser left undecoded is hashed from its bytes (the same hashes).
+      const literal = llm.api === 'completions' ? llm.promptJson : undefined;
+      hashes =
+        literal !== undefined
+          ? hasher.hashJsonString(literal, seed, blockBytes, maxBlocks)
+          : hasher.hash(promptText(llm, blockBytes * maxBlocks), seed, blockBytes, maxBlocks);
     }
     const counts = new Int32Array(candidates.length);
     if (hashes.length > 0) this.index.match(hashes, candidates, counts);

@@ -20,9 +20,10 @@ export class QueueScorer implements Scorer {
   score(_request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void {
     let min = Infinity;
     let max = -Infinity;
-    for (const e of candidates) {
-      if (!e.metrics.known) continue;
-      const q = e.metrics.waitingQueueSize;
+    for (let i = 0; i < candidates.length; i++) {
+      const m = (candidates[i] as Endpoint).metrics;
+      if (!m.known) continue;
+      const q = m.waitingQueueSize;
       if (q < min) min = q;
       if (q > max) max = q;
     }

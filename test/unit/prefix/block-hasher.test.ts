@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockHasher, HASH_WORDS, NO_HASHES, seedText } from '../../../src/prefix/block-hasher.js';
-import { xxh64Bytes, xxh64Text } from '../../../src/prefix/xxh64.js';
+import { xxh64Bytes, xxh64Text } from '../../helpers/xxh64-reference.js';
+import { anyText, jsonLiteralOf } from '../../helpers/json-literals.js';
 
 const hasher = new BlockHasher();
 const C = 64;
@@ -117,5 +119,33 @@ describe('BlockHasher', () => {
     expect(hasher.hash(text(1000), 'm', 4_000_000_000, 256)).toBe(NO_HASHES);
     const t = text(C * 3);
     expect([0, 1, 2].map((i) => at(hasher.hash(t, 'm', C, 1e9), i))).toEqual(referenceHashes(t, 'm', C, 1e9));
+  });
+
+  it('equals the formula computed with xxhash-wasm block by block, for any text, seed, block size and limit (property)', () => {
+    fc.assert(
+      fc.property(fc.array(anyText, { maxLength: 8 }), anyText, fc.integer({ min: 1, max: 90 }), fc.integer({ min: 1, max: 40 }), (pieces, seed, blockBytes, maxBlocks) => {
+        const t = pieces.join('');
+        const hashes = hasher.hash(t, seed, blockBytes, maxBlocks);
+        // The formula cuts the UTF-8 at the limit as TextEncoder.encodeInto does: before a character that does not fit.
+        const room = new Uint8Array(blockBytes * maxBlocks);
+        const cut = new TextDecoder().decode(room.subarray(0, new TextEncoder().encodeInto(t, room).written));
+        const ref = referenceHashes(cut, seed, blockBytes, maxBlocks);
+        expect(Array.from({ length: hashes.length / HASH_WORDS }, (_, i) => at(hashes, i))).toEqual(ref);
+      }),
+      { numRuns: 1500, seed: 11 },
+    );
+  });
+
+  it('hashes a JSON string literal from its raw bytes exactly as the text it decodes to (property)', () => {
+    fc.assert(
+      fc.property(fc.array(anyText, { maxLength: 8 }), fc.array(fc.nat(11), { maxLength: 16 }), fc.integer({ min: 1, max: 90 }), fc.integer({ min: 1, max: 40 }), (pieces, choices, blockBytes, maxBlocks) => {
+        const literal = jsonLiteralOf(pieces.join(''), choices);
+        const text = JSON.parse(`"${literal.toString('utf8')}"`) as string;
+        expect(Array.from(hasher.hashJsonString(literal, 'm\u0000salt', blockBytes, maxBlocks))).toEqual(Array.from(hasher.hash(text, 'm\u0000salt', blockBytes, maxBlocks)));
+      }),
+      { numRuns: 1500, seed: 12 },
+    );
+    const big = 'x'.repeat(300_000);
+    expect(Array.from(hasher.hashJsonString(Buffer.from(big), 'm', 256, 2048))).toEqual(Array.from(hasher.hash(big, 'm', 256, 2048)));
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../../src/errors/errors.js';
-import { apiKindForPath, parseOpenAIRequest } from '../../../src/request/openai-parser.js';
+import { apiKindForPath, MAX_MODEL_NAME_BYTES, parseOpenAIRequest } from '../../../src/request/openai-parser.js';
 import { jsonNestsDeeperThan } from '../../../src/request/json-depth.js';
 
 const parse = (path: string, body: unknown): ReturnType<typeof parseOpenAIRequest> =>
@@ -56,6 +56,14 @@ describe('parseOpenAIRequest', () => {
   ])('rejects %s with 400', (_name, path, body, message) => {
     expect(() => parse(path, body)).toThrow(BadRequestError);
     expect(() => parse(path, body)).toThrow(message);
+  });
+
+  it(`rejects a model name over ${MAX_MODEL_NAME_BYTES} UTF-8 bytes with 400`, () => {
+    expect(parse('/v1/completions', { model: 'm'.repeat(MAX_MODEL_NAME_BYTES), prompt: 'x' }).model).toHaveLength(MAX_MODEL_NAME_BYTES);
+    for (const model of ['m'.repeat(MAX_MODEL_NAME_BYTES + 1), '€'.repeat(342), 'x'.repeat(1 << 20)]) {
+      expect(() => parse('/v1/completions', { model, prompt: 'x' })).toThrow(BadRequestError);
+      expect(() => parse('/v1/completions', { model, prompt: 'x' })).toThrow(`longer than ${MAX_MODEL_NAME_BYTES} bytes`);
+    }
   });
 
   it('rejects pathological nesting before parsing, and tolerates brackets inside strings', () => {

@@ -1,7 +1,6 @@
 /**
- * XXH64 (seed 0) from `xxhash-wasm`, instantiated once when this module is first imported: the
- * module awaits the WebAssembly instance at top level, so every importer (the block hasher, and
- * through it the prefix producer and the plugin registry) can hash synchronously afterwards.
+ * XXH64 (seed 0) from `xxhash-wasm`: an implementation independent of the picker's own
+ * (src/prefix/xxh64-chain.ts), for tests to check its hashes against.
  */
 import xxhash from 'xxhash-wasm';
 
