@@ -12,6 +12,7 @@ import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/error
 import type { GaugeSeries } from '../observability/hot-metrics.js';
 import type { RunningRequestsMetrics } from '../observability/metrics.js';
 import type { LLMRequest } from '../request/llm-request.js';
+import { rewriteModel } from '../request/model-rewrite.js';
 import { CycleState } from '../scheduling/cycle-state.js';
 import type { SaturationDetector } from '../scheduling/saturation-detector.js';
 import { reachableCandidates } from '../scheduling/reachable-candidates.js';
@@ -28,6 +29,8 @@ export interface RoutingInput {
   readonly headers: ReadonlyMap<string, string>;
   /** The parsed body; undefined for a request without one, or one the parser passes through. */
   readonly llm: LLMRequest | undefined;
+  /** The raw body as the client sent it (undefined without one). */
+  readonly body?: Buffer | undefined;
   /** True for a request without a body (e.g. GET /v1/models): routed without scheduling. */
   readonly bodyless: boolean;
   /** Subset hint entries from dynamic metadata; undefined = no hint. */
@@ -140,8 +143,7 @@ export class Director implements RequestRouter {
       }
       scheduled = { request, result };
       if (llm !== undefined && targetModel !== incomingModel) {
-        llm.body.model = targetModel;
-        rewrittenBody = Buffer.from(JSON.stringify(llm.body), 'utf8');
+        rewrittenBody = input.body !== undefined ? rewriteModel(input.body, llm, targetModel) : Buffer.from(JSON.stringify({ ...llm.body, model: targetModel }), 'utf8');
       }
     }
     let destination = '';

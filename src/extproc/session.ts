@@ -18,6 +18,7 @@ import type { Logger } from '../observability/logger.js';
 import type { EppMetrics } from '../observability/metrics.js';
 import type { RequestParser } from '../request/request-parser.js';
 import type { LLMRequest } from '../request/llm-request.js';
+import { LARGE_BODY_BYTES } from '../request/parse-pool.js';
 import { UsageTracker } from '../request/usage-tracker.js';
 import { headerMapToMap, OWNED_REQUEST_HEADERS, REQUEST_ID_HEADER, requestPath } from './headers.js';
 import type { HeaderValueOption, ProcessingRequest__Output, ProcessingResponse } from './proto.js';
@@ -195,10 +196,41 @@ export class ExtProcSession {
   #finishRequest(): void {
     const t0 = performance.now();
     this.#phase = Phase.Deciding;
-    const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#bodyBytes);
+    const parser = this.options.parser;
+    const large = this.#bodyBytes >= LARGE_BODY_BYTES && parser.parseLarge !== undefined;
+    const body = large ? sharedCopy(this.#chunks, this.#bodyBytes) : this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#bodyBytes);
     this.#chunks = [];
-    this.#llm = this.options.parser.parse(requestPath(this.#headers), body);
+    const path = requestPath(this.#headers);
+    if (large && parser.parseLarge !== undefined) {
+      // Decoding a large body could stall every other stream: it is parsed on a worker thread,
+      // within the decision deadline.
+      this.#armDeadline();
+      parser.parseLarge(path, body).then(
+        (llm) => {
+          if (this.#phase !== Phase.Deciding) return;
+          this.#llm = llm;
+          try {
+            this.#decide(body, t0);
+          } catch (err) {
+            this.#fail(toEppError(err));
+          }
+        },
+        (err: unknown) => {
+          if (this.#phase === Phase.Deciding) this.#fail(toEppError(err));
+        },
+      );
+      return;
+    }
+    this.#llm = parser.parse(path, body);
     this.#decide(body, t0);
+  }
+
+  #armDeadline(): void {
+    this.#clearDeadline();
+    this.#deadline = this.options.timers.setTimeout(() => {
+      this.#deadline = undefined;
+      if (this.#phase === Phase.Deciding) this.#fail(new DeadlineExceededError(`no routing decision within ${this.options.decisionTimeoutMs} ms`));
+    }, this.options.decisionTimeoutMs);
   }
 
   #decide(body: Buffer | undefined, t0: number): void {
@@ -206,6 +238,7 @@ export class ExtProcSession {
       requestId: this.#requestId,
       headers: this.#headers,
       llm: this.#llm,
+      body,
       bodyless: body === undefined,
       subsetHint: this.#subsetHint,
     });
@@ -213,10 +246,7 @@ export class ExtProcSession {
       this.#answer(result, body, t0);
       return;
     }
-    this.#deadline = this.options.timers.setTimeout(() => {
-      this.#deadline = undefined;
-      if (this.#phase === Phase.Deciding) this.#fail(new DeadlineExceededError(`no routing decision within ${this.options.decisionTimeoutMs} ms`));
-    }, this.options.decisionTimeoutMs);
+    if (this.#deadline === undefined) this.#armDeadline();
     result.then(
       (decision) => {
         this.#clearDeadline();
@@ -238,6 +268,7 @@ export class ExtProcSession {
   }
 
   #answer(decision: RoutingDecision, body: Buffer | undefined, t0: number): void {
+    this.#clearDeadline();
     this.#decision = decision;
     this.#phase = Phase.Routed;
     const forwarded = decision.rewrittenBody ?? body;
@@ -362,4 +393,15 @@ export class ExtProcSession {
     this.#released = true;
     this.options.router.release(this.#decision);
   }
+}
+
+/** The chunks in one buffer over shared memory, which a parse worker reads without another copy. */
+function sharedCopy(chunks: readonly Buffer[], bytes: number): Buffer {
+  const out = Buffer.from(new SharedArrayBuffer(bytes));
+  let at = 0;
+  for (const c of chunks) {
+    c.copy(out, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -13,6 +13,9 @@ import type { LLMRequest } from '../request/llm-request.js';
 
 /** The hashed text of `llm`, possibly cut after its first `limit` bytes (see the module doc). */
 export function promptText(llm: LLMRequest, limit: number): string {
+  // Parsed off the event loop: the text was made there (far longer than any configured limit).
+  const prefix = llm.promptPrefix;
+  if (prefix !== undefined && (llm.promptComplete === true || prefix.length >= limit)) return prefix;
   const body = llm.body;
   switch (llm.api) {
     case 'completions':

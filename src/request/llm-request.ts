@@ -20,4 +20,16 @@ export interface LLMRequest {
    * from them without decoding `body`. Undefined otherwise.
    */
   readonly promptJson?: Buffer | undefined;
+  /**
+   * Set when the body was parsed off the event loop (a large body, see parse-pool.ts), so that routing
+   * never decodes `body` on the request path: the start of the prompt text prefix hashing reads
+   * (`promptText`'s result, the whole text when `promptComplete`), the whole text's UTF-8 length,
+   * the characters `context-length-aware` counts, and where the top-level `model` value lies in the
+   * body (for rewriting it in place).
+   */
+  readonly promptPrefix?: string | undefined;
+  readonly promptComplete?: boolean | undefined;
+  readonly promptUtf8Bytes?: number | undefined;
+  readonly contextChars?: number | undefined;
+  readonly modelSpan?: readonly [start: number, end: number] | undefined;
 }

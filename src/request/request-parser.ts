@@ -9,10 +9,24 @@ import type { Plugin, TypedName } from '../plugin/plugin.js';
 import { decodeParameters, noParametersSchema } from '../plugin/parameters.js';
 import type { LLMRequest } from './llm-request.js';
 import { parseOpenAIRequest } from './openai-parser.js';
+import { ParsePool } from './parse-pool.js';
+import { SummarizedRequest } from './request-summary.js';
+
+let sharedPool: ParsePool | undefined;
+
+/** The process's parse pool, started on first use (its workers never keep the process alive). */
+export function sharedParsePool(): ParsePool {
+  return (sharedPool ??= new ParsePool());
+}
 
 export interface RequestParser extends Plugin {
   /** Parses `body` sent to `path`; throws BadRequestError for an invalid request. */
   parse(path: string, body: Buffer): LLMRequest | undefined;
+  /**
+   * The same, off the event loop, for a body of at least LARGE_BODY_BYTES (rejects as `parse` throws).
+   * Parsers that do no real work on the body need not have it.
+   */
+  parseLarge?(path: string, body: Buffer): Promise<LLMRequest | undefined>;
 }
 
 export function isRequestParser(p: Plugin): p is RequestParser {
@@ -29,6 +43,9 @@ export class OpenAIParser implements RequestParser {
   }
   parse(path: string, body: Buffer): LLMRequest {
     return parseOpenAIRequest(path, body);
+  }
+  async parseLarge(path: string, body: Buffer): Promise<LLMRequest> {
+    return new SummarizedRequest(await sharedParsePool().parse(path, body), body);
   }
 }
 

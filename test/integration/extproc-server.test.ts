@@ -115,6 +115,30 @@ describe('ext_proc FULL_DUPLEX_STREAMED', () => {
     await s.until((x) => x.ended);
   });
 
+  it('parses a 16 MB body of a million keys off the event loop: other streams are answered meanwhile, then it is routed byte-exact', async () => {
+    const junk = Array.from({ length: 1_000_000 }, (_, i) => `"k${i}":${i}`).join(',');
+    const big = Buffer.from(`{"model":"m","prompt":"the big one","junk":{${junk}}}`);
+    expect(big.length).toBeGreaterThan(15 << 20);
+    const bigStream = client.open();
+    bigStream.send(requestHeaders({ ...HEADERS, 'x-request-id': 'big' }));
+    for (let at = 0; at < big.length; at += 4 << 20) bigStream.send(requestBody(big.subarray(at, Math.min(at + (4 << 20), big.length)), at + (4 << 20) >= big.length));
+    // Small requests sent after the big one has been received are answered while it is parsed.
+    await vi.waitFor(() => expect(picker.streams.active).toBeGreaterThan(0));
+    const small = Array.from({ length: 20 }, (_, i) => {
+      const s = client.open();
+      s.send(requestHeaders({ ...HEADERS, 'x-request-id': `small-${i}` }));
+      s.send(requestBody(`{"model":"m","prompt":"small ${i}"}`, true));
+      return s;
+    });
+    await Promise.all(small.map((s) => s.until((x) => x.responses.length >= 2)));
+    expect(bigStream.responses.length).toBe(0);
+    await bigStream.until((x) => x.responses.some((r) => r.msg.request_body?.response?.body_mutation?.streamed_response?.end_of_stream === true), 15_000);
+    expect(ENDPOINTS).toContain(headerValues(bigStream.responses[0]?.msg).get('x-gateway-destination-endpoint'));
+    const echoed = Buffer.concat(bigStream.responses.slice(1).map((r) => r.msg.request_body?.response?.body_mutation?.streamed_response?.body ?? Buffer.alloc(0)));
+    expect(echoed.equals(big)).toBe(true);
+    for (const s of [...small, bigStream]) s.halfClose();
+  }, 30_000);
+
   it('answers 503 when the subset hint matches nothing, and when it is empty', async () => {
     const body = Buffer.from('{"model":"m","prompt":"p"}');
     expect(immediateStatus(await roundTrip(body, 1, HEADERS, subsetHint(['10.9.9.9:8000'])))).toBe(503);

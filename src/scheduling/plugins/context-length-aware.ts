@@ -21,6 +21,7 @@
  * ```
  */
 import { z } from 'zod';
+import { contextCharacters } from '../../request/context-chars.js';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { StateKey } from '../cycle-state.js';
 import type { PluginFactory } from '../../plugin/registry.js';
@@ -76,32 +77,12 @@ export function rangeScore(length: number, r: ContextRange): number {
   return MAX_FALLBACK_SCORE / (1 + distance / 1000);
 }
 
-function textLength(value: unknown): number {
-  if (typeof value === 'string') return value.length;
-  if (!Array.isArray(value)) return 0;
-  let n = 0;
-  for (const part of value as unknown[]) {
-    if (typeof part === 'string') n += part.length;
-    else if (typeof part === 'object' && part !== null) {
-      const text = (part as { text?: unknown }).text;
-      if (typeof text === 'string') n += text.length;
-    }
-  }
-  return n;
-}
-
 /** ⌊characters · 0.25⌋ over chat message contents and the completion prompt. */
 export function estimateContextLength(request: SchedulingRequest): number {
-  const body = request.llm?.body;
-  if (body === undefined) return 0;
-  let chars = 0;
-  const messages = body.messages;
-  if (Array.isArray(messages)) {
-    for (const m of messages as unknown[]) {
-      if (typeof m === 'object' && m !== null) chars += textLength((m as { content?: unknown }).content);
-    }
-  }
-  chars += textLength(body.prompt);
+  const llm = request.llm;
+  if (llm === undefined) return 0;
+  // A request parsed off the event loop carries the count; reading `body` would decode it here.
+  const chars = llm.contextChars ?? contextCharacters(llm.body);
   return Math.floor(chars * TOKENS_PER_CHAR);
 }
 

@@ -44,7 +44,8 @@ const schema = z.strictObject({
 export function inputTokens(request: SchedulingRequest): number | undefined {
   const llm = request.llm;
   if (llm === undefined || (llm.api !== 'completions' && llm.api !== 'chat-completions')) return undefined;
-  return Math.floor(Buffer.byteLength(promptText(llm, Number.POSITIVE_INFINITY), 'utf8') / CHARS_PER_TOKEN);
+  const bytes = llm.promptUtf8Bytes ?? Buffer.byteLength(promptText(llm, Number.POSITIVE_INFINITY), 'utf8');
+  return Math.floor(bytes / CHARS_PER_TOKEN);
 }
 
 export class PrefixBasedPdDecider implements PdDecider {

@@ -1,0 +1,85 @@
+/**
+ * What routing needs of a request, computed where the body is parsed — on a worker thread for large
+ * bodies (parse-pool.ts) — so that the event loop never decodes a large body: the parsed fields, the
+ * start of the prompt text prefix hashing reads, the sizes P/D and context-length plugins estimate
+ * from, and where `model` lies for an in-place rewrite.
+ */
+import { promptText } from '../prefix/prompt-text.js';
+import { contextCharacters } from './context-chars.js';
+import type { ApiKind, LLMRequest } from './llm-request.js';
+import { topLevelModelSpan } from './model-rewrite.js';
+import { parseOpenAIRequest } from './openai-parser.js';
+
+/** Structured-cloneable: crosses the worker boundary as is. */
+export interface RequestSummary {
+  readonly api: ApiKind;
+  readonly model: string;
+  readonly stream: boolean;
+  readonly cacheSalt: string | undefined;
+  readonly bodyBytes: number;
+  /** The prompt text, cut after `promptLimit` characters (never inside a surrogate pair). */
+  readonly promptPrefix: string;
+  readonly promptComplete: boolean;
+  readonly promptUtf8Bytes: number;
+  readonly contextChars: number;
+  readonly modelSpan: readonly [number, number] | undefined;
+}
+
+/** Parses and summarises a body; throws BadRequestError as `parseOpenAIRequest` does. */
+export function summarizeRequest(path: string, bytes: Buffer, promptLimit: number): RequestSummary {
+  const llm = parseOpenAIRequest(path, bytes);
+  const full = promptText(llm, Number.POSITIVE_INFINITY);
+  let cut = full.length;
+  if (cut > promptLimit) {
+    cut = promptLimit;
+    const code = full.charCodeAt(cut - 1);
+    if (code >= 0xd800 && code <= 0xdbff) cut++;
+  }
+  return {
+    api: llm.api,
+    model: llm.model,
+    stream: llm.stream,
+    cacheSalt: llm.cacheSalt,
+    bodyBytes: bytes.length,
+    promptPrefix: cut === full.length ? full : full.slice(0, cut),
+    promptComplete: cut === full.length,
+    promptUtf8Bytes: Buffer.byteLength(full, 'utf8'),
+    contextChars: contextCharacters(llm.body),
+    modelSpan: topLevelModelSpan(bytes),
+  };
+}
+
+/** A request parsed elsewhere: the summary's fields, and `body` decoded only if something reads it. */
+export class SummarizedRequest implements LLMRequest {
+  readonly api: ApiKind;
+  readonly model: string;
+  readonly stream: boolean;
+  readonly cacheSalt: string | undefined;
+  readonly bodyBytes: number;
+  readonly promptPrefix: string;
+  readonly promptComplete: boolean;
+  readonly promptUtf8Bytes: number;
+  readonly contextChars: number;
+  readonly modelSpan: readonly [number, number] | undefined;
+  readonly #bytes: Buffer;
+  #body: Record<string, unknown> | undefined;
+
+  constructor(summary: RequestSummary, bytes: Buffer) {
+    this.api = summary.api;
+    this.model = summary.model;
+    this.stream = summary.stream;
+    this.cacheSalt = summary.cacheSalt;
+    this.bodyBytes = summary.bodyBytes;
+    this.promptPrefix = summary.promptPrefix;
+    this.promptComplete = summary.promptComplete;
+    this.promptUtf8Bytes = summary.promptUtf8Bytes;
+    this.contextChars = summary.contextChars;
+    this.modelSpan = summary.modelSpan;
+    this.#bytes = bytes;
+  }
+
+  /** The decoded body: a plugin that needs more than the summary pays for decoding it here. */
+  get body(): Record<string, unknown> {
+    return (this.#body ??= JSON.parse(this.#bytes.toString('utf8')) as Record<string, unknown>);
+  }
+}
