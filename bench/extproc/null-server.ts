@@ -19,10 +19,10 @@ import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-j
 import { parseFlags, type FlagSpec } from '../../src/cli/flags.js';
 import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest__Output, type ProcessingResponse } from '../../src/extproc/proto.js';
 import { routedHeadersResponse, setHeader, streamedBody } from '../../src/extproc/responses.js';
-import { processMethod, StreamTracker, type StreamSession } from '../../src/extproc/service.js';
-import type { ResponseSink } from '../../src/extproc/session.js';
+import { processMethod, StreamTracker } from '../../src/extproc/service.js';
 import { GrpcServer } from '../../src/grpc/grpc-server.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { NullSession } from './null-session.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'port', kind: 'int', default: 0, help: 'ext_proc port (0 = ephemeral)' },
@@ -31,41 +31,6 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'max-request-body-bytes', kind: 'int', default: 32 * 1024 * 1024, help: 'receive limit, as the picker' },
   { name: 'transport', kind: 'string', default: 'h2', help: 'h2 (the picker\'s transport) | grpc-js' },
 ];
-
-/** The null session: buffer the body, answer with a fixed destination, echo the body. */
-class NullSession implements StreamSession {
-  #chunks: Buffer[] = [];
-  #bytes = 0;
-  #answered = false;
-  constructor(
-    private readonly sink: ResponseSink,
-    private readonly destination: string,
-  ) {}
-  onMessage(msg: ProcessingRequest__Output): void {
-    if (this.#answered) return;
-    if (msg.request === 'request_headers') {
-      if (msg.request_headers?.end_of_stream === true) this.#answer();
-    } else if (msg.request === 'request_body') {
-      const b = msg.request_body?.body;
-      if (b !== undefined && b.length > 0) {
-        this.#chunks.push(b);
-        this.#bytes += b.length;
-      }
-      if (msg.request_body?.end_of_stream === true) this.#answer();
-    }
-  }
-  onStreamEnd(): void {
-    this.#chunks = [];
-  }
-  #answer(): void {
-    this.#answered = true;
-    const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#bytes);
-    this.#chunks = [];
-    const set = body.length > 0 ? [setHeader('content-length', String(body.length))] : [];
-    this.sink.send(routedHeadersResponse(this.destination, set, []));
-    if (body.length > 0) for (const m of streamedBody('request', body, true)) this.sink.send(m);
-  }
-}
 
 const MIB = 1024 * 1024;
 

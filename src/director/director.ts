@@ -17,7 +17,7 @@ import { CycleState } from '../scheduling/cycle-state.js';
 import type { SaturationDetector } from '../scheduling/saturation-detector.js';
 import { reachableCandidates } from '../scheduling/reachable-candidates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
-import type { SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
+import type { PreRequestHook, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
 import { subsetCandidates } from './candidates.js';
 
 export const MODEL_REWRITE_HEADER = 'x-gateway-model-name-rewrite';
@@ -51,7 +51,11 @@ export interface RoutingDecision {
   readonly setHeaders: ReadonlyMap<string, string>;
   /** Headers the plugins set on the response to the client (lower-case names). */
   readonly responseHeaders: ReadonlyMap<string, string>;
-  /** The scheduling cycle behind the decision (undefined for body-less requests). */
+  /**
+   * The scheduling cycle behind the decision, kept only while first-response-byte or request-end hooks
+   * will need it (undefined otherwise, and for body-less requests): a stream can stay open for minutes
+   * of streamed output, and the cycle's state should not live that long for nothing.
+   */
   readonly scheduled: { readonly request: SchedulingRequest; readonly result: SchedulingResult } | undefined;
 }
 
@@ -85,6 +89,8 @@ export interface RequestRouter {
 }
 
 export class Director implements RequestRouter {
+  readonly #scratch = new Map<string, string>();
+
   constructor(
     private readonly datastore: Datastore,
     private readonly scheduler: Scheduler,
@@ -131,23 +137,29 @@ export class Director implements RequestRouter {
       for (const p of hooks.producers) p.produce(request, candidates);
       const result = this.scheduler.schedule(request, candidates);
       targets = result.profileResults.get(result.primaryProfileName)?.targets ?? [];
+      // Hooks write into one scratch map; a decision gets its own copy only when one set something.
       if (hooks.preRequest.length > 0) {
-        const added = new Map<string, string>();
-        for (const h of hooks.preRequest) h.preRequest(request, result, added);
-        setHeaders = added;
+        const added = this.#scratch;
+        added.clear();
+        for (let i = 0; i < hooks.preRequest.length; i++) (hooks.preRequest[i] as PreRequestHook).preRequest(request, result, added);
+        if (added.size > 0) setHeaders = new Map(added);
       }
       if (hooks.responseHeaders.length > 0) {
-        const added = new Map<string, string>();
-        for (const h of hooks.responseHeaders) h.responseHeaders(request, result, added);
-        responseHeaders = added;
+        const added = this.#scratch;
+        added.clear();
+        for (let i = 0; i < hooks.responseHeaders.length; i++) (hooks.responseHeaders[i] as ResponseHeadersHook).responseHeaders(request, result, added);
+        if (added.size > 0) responseHeaders = new Map(added);
       }
-      scheduled = { request, result };
+      if (hooks.firstResponseByte.length > 0 || hooks.requestEnd.length > 0) scheduled = { request, result };
       if (llm !== undefined && targetModel !== incomingModel) {
         rewrittenBody = input.body !== undefined ? rewriteModel(input.body, llm, targetModel) : Buffer.from(JSON.stringify({ ...llm.body, model: targetModel }), 'utf8');
       }
     }
     let destination = '';
-    for (const t of targets) destination = destination === '' ? t.hostPort : `${destination},${t.hostPort}`;
+    for (let i = 0; i < targets.length; i++) {
+      const hostPort = (targets[i] as Endpoint).hostPort;
+      destination = i === 0 ? hostPort : `${destination},${hostPort}`;
+    }
     // Only the first target receives the request; the rest are fallbacks for the data plane's retries.
     const first = targets[0];
     if (first !== undefined) first.inFlight++;

@@ -45,6 +45,20 @@ export function headerMapToMap(headerMap: HeaderMap__Output | undefined): Map<st
   return out;
 }
 
+/** The value of the first header named `name` (lower-case) in Envoy's list, without building a map. */
+export function headerValue(headerMap: HeaderMap__Output | undefined, name: string): string | undefined {
+  const list = headerMap?.headers;
+  if (list === undefined) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    const h = list[i] as (typeof list)[number];
+    const key = h.key ?? '';
+    if (key.length !== name.length || key.toLowerCase() !== name) continue;
+    const raw = h.raw_value;
+    return raw !== undefined && raw.length > 0 ? raw.toString('latin1') : (h.value ?? '');
+  }
+  return undefined;
+}
+
 /** The request path: `:path`, else `x-original-path`, else `x-forwarded-path` (as the reference). */
 export function requestPath(headers: ReadonlyMap<string, string>): string {
   return headers.get(':path') ?? headers.get('x-original-path') ?? headers.get('x-forwarded-path') ?? '/v1/completions';

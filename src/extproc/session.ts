@@ -20,7 +20,7 @@ import type { RequestParser } from '../request/request-parser.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { LARGE_BODY_BYTES } from '../request/parse-pool.js';
 import { UsageTracker } from '../request/usage-tracker.js';
-import { headerMapToMap, OWNED_REQUEST_HEADERS, REQUEST_ID_HEADER, requestPath } from './headers.js';
+import { headerMapToMap, headerValue, OWNED_REQUEST_HEADERS, REQUEST_ID_HEADER, requestPath } from './headers.js';
 import type { HeaderValueOption, ProcessingRequest__Output, ProcessingResponse } from './proto.js';
 import {
   continueBody,
@@ -74,11 +74,14 @@ const enum Phase {
   Closed,
 }
 
+const NO_NAMES: string[] = [];
+const NO_HEADERS_MAP: ReadonlyMap<string, string> = new Map();
+
 export class ExtProcSession {
   #phase = Phase.AwaitingHeaders;
   #mode: BodyMode;
   #responseMode: BodyMode | 'streamed' | 'none';
-  #headers = new Map<string, string>();
+  #headers: ReadonlyMap<string, string> = NO_HEADERS_MAP;
   #requestId = '';
   #generatedRequestId = false;
   #chunks: Buffer[] = [];
@@ -286,6 +289,9 @@ export class ExtProcSession {
       // With trailers to follow, the body's last chunk does not end the stream (as Envoy expects).
       if (forwarded !== undefined) for (const m of streamedBody('request', forwarded, !this.#trailersFollow)) this.sink.send(m);
     }
+    // The stream may stay open for minutes of streamed output: keep only what the response phase uses.
+    this.#llm = undefined;
+    this.#headers = NO_HEADERS_MAP;
     const m = this.options.metrics;
     m.requestTotal.labels(decision.incomingModel, decision.targetModel, String(decision.priority)).inc();
     m.observeProcessing(performance.now() - t0, true);
@@ -300,7 +306,7 @@ export class ExtProcSession {
   #onResponseHeaders(headerMap: Parameters<typeof headerMapToMap>[0]): void {
     if (this.#decision !== undefined) {
       this.#usage = new UsageTracker();
-      this.#usage.start(headerMapToMap(headerMap).get('content-type') ?? '');
+      this.#usage.start(headerValue(headerMap, 'content-type') ?? '');
     }
     // Streaming (SSE) and buffered responses are both passed through chunk by chunk, so nothing in the
     // response headers changes how the body is handled; plugins may add headers for the client.
@@ -345,9 +351,12 @@ export class ExtProcSession {
   }
 
   #ownedHeadersPresent(): string[] {
-    const out: string[] = [];
-    for (const h of OWNED_REQUEST_HEADERS) if (this.#headers.has(h)) out.push(h);
-    return out;
+    let out: string[] | undefined;
+    for (let i = 0; i < OWNED_REQUEST_HEADERS.length; i++) {
+      const h = OWNED_REQUEST_HEADERS[i] as string;
+      if (this.#headers.has(h)) (out ??= []).push(h);
+    }
+    return out ?? NO_NAMES;
   }
 
   #fail(err: EppError): void {
@@ -356,9 +365,9 @@ export class ExtProcSession {
     this.#phase = Phase.Closed;
     this.#clearDeadline();
     this.#chunks = [];
-    const llm = this.#llm;
-    const model = llm?.model ?? '';
-    const target = this.#headers.get('x-gateway-model-name-rewrite') ?? model;
+    const d = this.#decision;
+    const model = d?.incomingModel ?? this.#llm?.model ?? '';
+    const target = d?.targetModel ?? this.#headers.get('x-gateway-model-name-rewrite') ?? model;
     this.options.metrics.requestErrorTotal.labels(model, target, err.code).inc();
     if (!answered) this.options.metrics.observeProcessing(0, false);
     this.#logRejection(err);
