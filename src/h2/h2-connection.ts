@@ -9,7 +9,10 @@
  *   Only resets of young unanswered streams — the Rapid Reset attack (CVE-2023-44487) — draw on a
  *   token bucket; an empty bucket ends the connection with GOAWAY(ENHANCE_YOUR_CALM).
  * - **Pings, SETTINGS and "glitches"** (empty DATA, PRIORITY, frames for closed streams) draw on
- *   their own buckets; **header blocks** are capped compressed and decoded; **streams** beyond
+ *   their own buckets. Frames the peer had in flight for a stream the server ended or refused while
+ *   the peer was still sending (an early 413, a REFUSED_STREAM) are the RFC 9113 §5.1 race, not
+ *   glitches: up to that stream's receive window they are dropped for free.
+ * - **Header blocks** are capped compressed and decoded; **streams** beyond
  *   `maxConcurrentStreams` are refused (REFUSED_STREAM); **memory** held for a slow reader is bounded:
  *   a stream whose unsent output passes `streamOutputHighWater` gets no more receive window, and the
  *   socket is not read while its write queue is above `socketHighWater`.
@@ -158,6 +161,8 @@ const STATUS_431_BLOCK = Buffer.from([0x08, 0x03, 0x34, 0x33, 0x31]); // ":statu
 const DRAIN_PING = Buffer.from('epp-gway');
 const EMPTY = Buffer.alloc(0);
 const KEEPALIVE_PING = Buffer.from('epp-kalv');
+/** Streams remembered as closed early (a peer has far fewer in flight: they end within a round trip). */
+const CLOSED_EARLY_MAX = 4096;
 
 export class H2Connection {
   readonly #socket: Socket;
@@ -199,6 +204,11 @@ export class H2Connection {
   #connSendWindow = DEFAULT_WINDOW_SIZE;
   #connRecvWindow = DEFAULT_WINDOW_SIZE;
   #connRecvUnacked = 0;
+  /**
+   * Streams the server closed while the peer could still be sending, with how many DATA bytes the peer
+   * may still have in flight for each (its receive window then). Oldest first; bounded.
+   */
+  readonly #closedEarly = new Map<number, number>();
   /** Streams holding DATA that waits for window, and how many bytes they hold. */
   readonly #blocked = new Set<H2Stream>();
   #blockedBytes = 0;
@@ -418,7 +428,11 @@ export class H2Connection {
     let stream = this.#streams.get(id);
     if (stream === undefined) {
       if (id > this.#lastStreamId) return this.#connectionError(PROTOCOL_ERROR, 'protocol-error', 'DATA on an idle stream');
-      this.#glitch('DATA on closed streams');
+      const inFlight = this.#closedEarly.get(id);
+      if (inFlight !== undefined && length <= inFlight) {
+        if ((flags & FLAG_END_STREAM) !== 0) this.#closedEarly.delete(id);
+        else this.#closedEarly.set(id, inFlight - length);
+      } else this.#glitch('DATA on closed streams');
     } else if (stream.remoteClosed) {
       this.#streamError(id, STREAM_CLOSED);
       stream = undefined;
@@ -558,14 +572,15 @@ export class H2Connection {
       return;
     }
     if (id <= this.#lastStreamId) {
-      // A stream we already closed (reset, or answered while the peer was still sending).
-      this.#glitch('HEADERS on closed streams');
+      // A stream we already closed: trailers the peer sent before it saw our end are expected.
+      if (!this.#closedEarly.delete(id)) this.#glitch('HEADERS on closed streams');
       return;
     }
     this.#lastStreamId = id;
     if (id > this.#goawayLastId || this.#closing || this.#streams.size >= this.#limits.maxConcurrentStreams || this.#blockedBytes > this.#limits.blockedOutputHighWater) {
       this.#streamsRefused++;
       this.#writeReset(id, REFUSED_STREAM);
+      if (!endStream) this.#rememberClosedEarly(id, this.#limits.initialWindowSize);
       return;
     }
     const stream = new H2Stream(id, this, this.#peerInitialWindow, this.#limits.initialWindowSize, this.#timers.now());
@@ -586,7 +601,11 @@ export class H2Connection {
     if (id === 0) return this.#connectionError(PROTOCOL_ERROR, 'protocol-error', 'RST_STREAM on stream 0');
     if (id > this.#lastStreamId) return this.#connectionError(PROTOCOL_ERROR, 'protocol-error', 'RST_STREAM on an idle stream');
     const stream = this.#streams.get(id);
-    if (stream === undefined) return; // already closed on our side: the normal end of an answered stream
+    if (stream === undefined) {
+      this.#closedEarly.delete(id);
+      return; // already closed on our side: the normal end of an answered stream
+    }
+    stream.remoteClosed = true; // the peer sends nothing more on it
     const code = payload.readUInt32BE(0);
     // Free when the stream was answered or lived a while (Envoy resets every stream when done);
     // a young unanswered stream reset is what a Rapid Reset attack is made of.
@@ -960,6 +979,7 @@ export class H2Connection {
   #forget(stream: H2Stream): void {
     if (stream.closed) return;
     stream.closed = true;
+    if (!stream.remoteClosed) this.#rememberClosedEarly(stream.id, stream.recvWindow);
     stream.queue = undefined;
     this.#blockedBytes -= stream.queuedBytes;
     stream.queuedBytes = 0;
@@ -970,6 +990,14 @@ export class H2Connection {
       if (this.#peerGoaway) this.#finish('peer-goaway', 'peer sent GOAWAY and its last stream ended', true);
       else if (this.#draining && this.#goawayLastId !== MAX_STREAM_ID) this.#finish('drained', 'drained', true);
     }
+  }
+
+  #rememberClosedEarly(id: number, window: number): void {
+    if (this.#closedEarly.size >= CLOSED_EARLY_MAX) {
+      const oldest = this.#closedEarly.keys().next();
+      if (oldest.done !== true) this.#closedEarly.delete(oldest.value);
+    }
+    this.#closedEarly.set(id, window);
   }
 
   #finalGoaway(): void {

@@ -256,6 +256,33 @@ describe('limits on what a client controls', () => {
     await vi.waitFor(() => expect([...server.transport.closesByReason.keys()].sort()).toEqual(['glitch-flood', 'header-flood', 'ping-flood', 'settings-flood']));
   });
 
+  it('drops for free what the peer had in flight for streams it ended early or refused; later frames on closed streams are glitches', async () => {
+    const { server, port } = await startServer({ limits: { glitchBurst: 5, glitchRatePerSecond: 0, maxConcurrentStreams: 4 }, maxReceiveMessageBytes: 8 });
+    const c = await raw(port);
+    // Each stream's first message is over the size limit: the server ends it (RESOURCE_EXHAUSTED)
+    // while the client is still sending, as Envoy keeps streaming a body after an early 413.
+    for (let i = 0; i < 40; i++) {
+      const id = c.nextStreamId();
+      c.grpcHeaders(id, echo.path);
+      for (let k = 0; k < 4; k++) c.data(id, grpcMessage(Buffer.alloc(100, k)));
+      c.frame(FRAME_HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, id, encodeHeaderBlock([['x-trailer', '1']]));
+    }
+    // More streams than the concurrency limit at once, each with DATA: refused, then their DATA.
+    const burst = Array.from({ length: 20 }, () => c.nextStreamId());
+    for (const id of burst) c.grpcHeaders(id, echo.path);
+    for (const id of burst) c.data(id, grpcMessage(Buffer.from('x')));
+    await c.until((x) => burst.every((id) => x.of(FRAME_RST_STREAM, id).length > 0 || x.of(FRAME_HEADERS, id).length > 0));
+    expect(goaway(c)).toBeUndefined();
+    // A stream the client itself reset is over for both sides: DATA after that is a glitch.
+    const probe = c.nextStreamId();
+    c.grpcHeaders(probe, echo.path);
+    c.rst(probe, CANCEL);
+    for (let i = 0; i < 10; i++) c.data(probe, Buffer.from('late'));
+    await c.until((x) => x.closed);
+    expect(goawayCode(c)).toBe(ENHANCE_YOUR_CALM);
+    await vi.waitFor(() => expect(server.transport.closesByReason.get('glitch-flood')).toBe(1));
+  });
+
   it('answers protocol violations with GOAWAY(PROTOCOL_ERROR or FRAME_SIZE_ERROR) and closes', async () => {
     const { port } = await startServer();
     const cases: [string, (c: RawH2Client) => void, number][] = [
