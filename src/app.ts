@@ -34,7 +34,7 @@ import { CoreMetricsExtractor, MetricsDataSource, coreMetricsExtractorFactory, m
 import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-collector.js';
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
-import { KubernetesDiscovery, type KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
+import type { KubernetesDiscovery, KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
 import { createLeaderHealthHandlers, leaderHealthStatus } from './health/leader-health.js';
 import { resolveModelRewrite } from './kube/model-rewrites.js';
 import { attachDisaggMetrics } from './scheduling/plugins/disagg-profile-handler.js';
@@ -185,6 +185,9 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     });
     fileSource.start();
   } else if ('kubernetes' in options.discovery) {
+    // Imported here: the Kubernetes client library is most of a picker's heap, and every full
+    // collection marks it (bench/README "extproc"), so pickers that do not watch Kubernetes skip it.
+    const { KubernetesDiscovery } = await import('./kube/kubernetes-discovery.js');
     kube = new KubernetesDiscovery({
       ...options.discovery.kubernetes,
       logger,

@@ -36,7 +36,7 @@ export interface ProfileSummary {
   readonly busyMs: number;
   readonly functions: readonly SelfTime[];
   readonly modules: readonly SelfTime[];
-  /** Inclusive (self + callees) time of the project's own functions (src/), recursion counted once. */
+  /** Inclusive (self + callees) time of the project's own functions (src/, or dist/ under src/ names), recursion counted once. */
   readonly projectInclusive: readonly SelfTime[];
 }
 
@@ -67,7 +67,7 @@ function moduleOf(url: string, root: string): string {
     const rest = path.slice(nm + '/node_modules/'.length).split('/');
     return rest[0]?.startsWith('@') === true ? `${rest[0]}/${rest[1] ?? ''}` : (rest[0] ?? path);
   }
-  const rel = relative(root, path);
+  const rel = relative(root, path).replace(/^dist\//, 'src/');
   return rel.startsWith('..') ? path : rel.split('/').slice(0, 2).join('/');
 }
 
@@ -109,7 +109,8 @@ export function summarizeProfile(file: string, root: string, top = 20): ProfileS
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const keyOf = (cf: CallFrame): { key: string; name: string; where: string } | undefined => {
     if (!cf.url.startsWith('file://')) return undefined;
-    const path = relative(root, decodeURIComponent(cf.url.slice('file://'.length)));
+    // dist/ (compiled runs) is reported under the src/ names it was built from.
+    const path = relative(root, decodeURIComponent(cf.url.slice('file://'.length))).replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
     if (!path.startsWith('src/')) return undefined;
     const name = cf.functionName === '' ? '(anonymous)' : cf.functionName;
     return { key: `${name}@${path}`, name, where: path };

@@ -41,6 +41,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'profile-picker', kind: 'string', default: '', help: 'run the picker child with --cpu-prof into DIR and print its top self-time functions' },
   { name: 'profile-null', kind: 'string', default: '', help: 'same for the null server' },
   { name: 'null-transport', kind: 'string', default: 'h2', help: 'the null server\'s transport: h2 (the picker\'s own, the honest floor) | grpc-js (to see what the transport costs)' },
+  { name: 'code', kind: 'string', default: 'compiled', help: 'compiled (the picker from dist/ as the container image runs it, after `npm run build`; the null server bundled by esbuild) | source (both through tsx, whose transformed sources and source maps add to each heap)' },
   { name: 'picker-launcher', kind: 'string', default: 'auto', help: 'epp (bin/epp.js serve) | direct (bench/extproc/serve-child.ts) | auto (epp, else direct)' },
   { name: 'picker-arg', kind: 'list', default: [], help: 'extra `epp serve` argument for the picker (repeatable; commas split), e.g. --picker-arg=--config-file=cfg.yaml' },
   { name: 'help', kind: 'bool', default: false, help: 'show this help' },
@@ -67,6 +68,7 @@ interface Options {
   readonly profileNull: string;
   readonly nullTransport: 'h2' | 'grpc-js';
   readonly launcher: 'auto' | 'epp' | 'direct';
+  readonly code: 'compiled' | 'source';
   readonly pickerArgs: readonly string[];
 }
 
@@ -91,6 +93,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   if (!(quiet >= 0) || quiet > 120) throw new UsageError('--quiet-wait-seconds must be in [0, 120]');
   const launcher = String(values['picker-launcher']);
   if (launcher !== 'auto' && launcher !== 'epp' && launcher !== 'direct') throw new UsageError('--picker-launcher must be auto, epp or direct');
+  const code = String(values.code);
+  if (code !== 'compiled' && code !== 'source') throw new UsageError('--code must be compiled or source');
   const client = String(values.client);
   if (client !== 'http2' && client !== 'grpc-js') throw new UsageError('--client must be http2 or grpc-js');
   const endpoints = positiveInt('endpoints', Number(values.endpoints));
@@ -113,6 +117,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     profileNull: String(values['profile-null']),
     nullTransport: values['null-transport'] === 'grpc-js' ? 'grpc-js' : 'h2',
     launcher,
+    code,
     pickerArgs: values['picker-arg'] as readonly string[],
   };
 }
@@ -134,11 +139,26 @@ interface Started {
   readonly launcher: string;
 }
 
+/** Where `--code compiled` puts the bundled null server (bench/out is not tracked). */
+const COMPILED_NULL = 'bench/out/null-server.mjs';
+
+/**
+ * For `--code compiled`: builds dist/ (the picker as shipped) and bundles the null server with the
+ * same compiler settings' output language, so neither process pays for tsx at run time.
+ */
+function compile(): void {
+  log('compiling: npm run build (dist/), esbuild bench/extproc/null-server.ts');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
+  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), ['bench/extproc/null-server.ts', '--bundle', '--platform=node', '--format=esm', '--target=node20', '--packages=external', `--outfile=${COMPILED_NULL}`, '--log-level=warning'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
 async function startNull(options: Options): Promise<Started> {
   const port = await freePort();
-  const child = new Child('null-server', [...profArgs(options.profileNull), '--import', 'tsx', 'bench/extproc/null-server.ts', '--port', String(port), '--transport', options.nullTransport], ROOT);
+  const entry = options.code === 'compiled' ? [COMPILED_NULL] : ['--import', 'tsx', 'bench/extproc/null-server.ts'];
+  const child = new Child('null-server', [...profArgs(options.profileNull), ...entry, '--port', String(port), '--transport', options.nullTransport], ROOT);
   await child.waitForStdout(/listening (\d+)/, 30_000);
-  return { child, port, address: `127.0.0.1:${port}`, launcher: `node --import tsx bench/extproc/null-server.ts --transport ${options.nullTransport}` };
+  return { child, port, address: `127.0.0.1:${port}`, launcher: `node ${entry.join(' ')} --transport ${options.nullTransport}` };
 }
 
 async function startPickerChild(options: Options, endpointsFile: string, launcher: 'epp' | 'direct'): Promise<Started> {
@@ -154,10 +174,10 @@ async function startPickerChild(options: Options, endpointsFile: string, launche
     '-v', '1',
     ...options.pickerArgs,
   ];
-  const entry = launcher === 'epp' ? ['bin/epp.js', 'serve'] : ['--import', 'tsx', 'bench/extproc/serve-child.ts'];
+  const entry = launcher === 'direct' ? ['--import', 'tsx', 'bench/extproc/serve-child.ts'] : options.code === 'compiled' ? ['dist/cli/main.js', 'serve'] : ['bin/epp.js', 'serve'];
   const child = new Child('picker', [...profArgs(options.profilePicker), ...entry, ...serveArgs], ROOT);
   await waitForHealth(`127.0.0.1:${health}`, child, 30_000);
-  const shown = launcher === 'epp' ? 'node bin/epp.js serve' : 'node --import tsx bench/extproc/serve-child.ts';
+  const shown = `node ${entry.join(' ')}`;
   return { child, port: grpc, address: `127.0.0.1:${grpc}`, launcher: `${shown} ${serveArgs.join(' ')}` };
 }
 
@@ -411,6 +431,7 @@ async function main(argv: readonly string[]): Promise<number> {
   writeFileSync(endpointsFile, `endpoints:\n${endpointList.map((e) => `  - address: ${e.split(':')[0] ?? ''}\n    port: 8000\n`).join('')}`);
   const destinations: Record<TargetName, ReadonlySet<string>> = { null: new Set(['127.0.0.1:8000']), picker: new Set(endpointList) };
 
+  if (options.code === 'compiled') compile();
   const bodies = new BodyFactory(options.promptBytes);
   let nullServer: Started | undefined;
   let picker: (Started & { note?: string }) | undefined;

@@ -6,6 +6,7 @@
 import type { EppError, ErrorCode } from '../errors/errors.js';
 import type { HeaderValueOption, ProcessingResponse } from './proto.js';
 import { DESTINATION_HEADER, DESTINATION_METADATA_NAMESPACE } from './headers.js';
+import { SPLIT_FORM, splitStreamedBody, type SplitFormCarrier } from './streamed-body-codec.js';
 
 /** Largest body chunk sent to the data plane (the reference's margin under 64 KiB proxy limits). */
 export const BODY_CHUNK_BYTES = 62_000;
@@ -84,8 +85,13 @@ export function streamedBody(direction: 'request' | 'response', body: Buffer, en
   do {
     const end = Math.min(offset + BODY_CHUNK_BYTES, body.length);
     const last = end >= body.length;
-    const response = { body_mutation: { streamed_response: { body: body.subarray(offset, end), end_of_stream: last && endOfStream } } };
-    out.push(direction === 'request' ? { request_body: { response } } : { response_body: { response } });
+    const chunk = body.subarray(offset, end);
+    const eos = last && endOfStream;
+    const response = { body_mutation: { streamed_response: { body: chunk, end_of_stream: eos } } };
+    const message: ProcessingResponse = direction === 'request' ? { request_body: { response } } : { response_body: { response } };
+    // The codec writes a non-empty chunk as head + the chunk itself (no copy): see streamed-body-codec.ts.
+    if (chunk.length > 0) (message as SplitFormCarrier)[SPLIT_FORM] = splitStreamedBody(direction, chunk, eos);
+    out.push(message);
     offset = end;
   } while (offset < body.length);
   return out;

@@ -9,6 +9,7 @@ import type { GrpcCallHandler, GrpcMethod, GrpcServerCall } from '../grpc/grpc-s
 import type { Logger } from '../observability/logger.js';
 import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest__Output, type ProcessingResponse } from './proto.js';
 import { immediateError } from './responses.js';
+import { splitFormOf } from './streamed-body-codec.js';
 import { ExtProcSession, type ResponseSink, type SessionOptions } from './session.js';
 
 /** Counts live streams (for drain, the in-flight gauge and tests). */
@@ -104,6 +105,7 @@ export function processMethod(
     path: PROCESS_PATH,
     deserialize: PROCESS_DEFINITION.requestDeserialize,
     serialize: PROCESS_DEFINITION.responseSerialize,
+    serializeSplit: splitFormOf,
     start: (call) => new ProcessStream(call, createSession, logger, tracker, label),
   };
 }

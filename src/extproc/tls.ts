@@ -5,25 +5,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ServerCredentials } from '@grpc/grpc-js';
-import { generate } from 'selfsigned';
 
 export interface KeyPair {
   readonly cert: string;
   readonly key: string;
 }
 
-/** A self-signed server certificate (RSA, 10 years, Org "Inference Ext", CN localhost). */
-export async function selfSignedCertificate(keySize = 4096): Promise<KeyPair> {
+// Runs in a worker thread: the certificate library (~3.5 MB of heap with its ASN.1 and X.509
+// dependencies) is needed once, and every full collection of the picker's heap would mark it.
+const GENERATE_IN_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.module).then(async ({ generate }) => {
   const notAfter = new Date();
   notAfter.setFullYear(notAfter.getFullYear() + 10);
   const pems = await generate(
-    [
-      { name: 'commonName', value: 'localhost' },
-      { name: 'organizationName', value: 'Inference Ext' },
-    ],
+    [{ name: 'commonName', value: 'localhost' }, { name: 'organizationName', value: 'Inference Ext' }],
     {
-      keySize,
+      keySize: workerData.keySize,
       algorithm: 'sha256',
       notAfterDate: notAfter,
       extensions: [
@@ -33,7 +33,24 @@ export async function selfSignedCertificate(keySize = 4096): Promise<KeyPair> {
       ],
     },
   );
-  return { cert: pems.cert, key: pems.private };
+  parentPort.postMessage({ cert: pems.cert, key: pems.private });
+});
+`;
+
+/** A self-signed server certificate (RSA, 10 years, Org "Inference Ext", CN localhost), made in a worker thread. */
+export function selfSignedCertificate(keySize = 4096): Promise<KeyPair> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(GENERATE_IN_WORKER, { eval: true, workerData: { keySize, module: import.meta.resolve('selfsigned') } });
+    let pair: KeyPair | undefined;
+    worker.once('message', (m: KeyPair) => {
+      pair = m;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (pair !== undefined) resolve(pair);
+      else reject(new Error(`certificate generation failed (worker exit code ${code})`));
+    });
+  });
 }
 
 export function loadCertificate(dir: string): KeyPair {

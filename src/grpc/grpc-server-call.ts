@@ -25,6 +25,11 @@ export interface GrpcMethod<Req, Res> {
   readonly path: string;
   readonly deserialize: (bytes: Buffer) => Req;
   readonly serialize: (message: Res) => Uint8Array;
+  /**
+   * Optional: a message's serialized form as a small head and a tail written after it without a
+   * copy (a large bytes field that ends the message), or undefined to `serialize` it whole.
+   */
+  readonly serializeSplit?: (message: Res) => { readonly head: Buffer; readonly tail: Buffer } | undefined;
   start(call: GrpcServerCall<Req, Res>): GrpcCallHandler<Req>;
 }
 
@@ -114,6 +119,18 @@ export class GrpcServerCall<Req, Res> implements H2StreamHandler {
   send(message: Res): void {
     if (this.#done) return;
     const stream = this.#stream;
+    const split = this.#method.serializeSplit?.(message);
+    if (split !== undefined) {
+      const { head, tail } = split;
+      if (!stream.headersSent) stream.sendHeaders(RESPONSE_HEADERS_BLOCK, false);
+      // Prefix and head in one small write (copied by the stream), then the tail by reference.
+      const prefixed = head.length + 5 <= SPLIT_SCRATCH.length ? SPLIT_SCRATCH.subarray(0, head.length + 5) : Buffer.allocUnsafe(head.length + 5);
+      prefixed[0] = 0;
+      prefixed.writeUInt32BE(head.length + tail.length, 1);
+      head.copy(prefixed, 5);
+      stream.sendData(prefixed, tail);
+      return;
+    }
     const payload = this.#method.serialize(message);
     const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     if (!stream.headersSent) stream.sendHeaders(RESPONSE_HEADERS_BLOCK, false);
@@ -269,3 +286,5 @@ export class GrpcServerCall<Req, Res> implements H2StreamHandler {
 
 // One shared prefix: the stream copies it before `sendData` returns (queued copies are its own).
 const PREFIX = Buffer.alloc(5);
+// The same for a prefix with a split message's head (heads are a few dozen bytes).
+const SPLIT_SCRATCH = Buffer.alloc(256);

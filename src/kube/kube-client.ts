@@ -1,11 +1,9 @@
 /**
  * Access to the Kubernetes API: a KubeConfig from the pod's service account (in cluster), else from
- * `KUBECONFIG` / `~/.kube/config`, or one injected by tests; and the pool namespace default.
+ * `KUBECONFIG` / `~/.kube/config`, or one injected by tests. Loading this module loads
+ * `@kubernetes/client-node` (~28 MB of heap): only Kubernetes discovery imports it, on demand.
  */
-import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-
-const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** No usable Kubernetes configuration was found. */
 export class KubeConfigError extends Error {
@@ -39,21 +37,4 @@ export function kubeConfigForServer(server: string): KubeConfig {
     currentContext: 'epp',
   });
   return kc;
-}
-
-/**
- * The pool namespace when `--pool-namespace` is empty: `NAMESPACE`, as the reference reads it, then
- * the service account's namespace file (so the picker finds its own namespace in a cluster even
- * without the env var), then `default`.
- */
-export function defaultPoolNamespace(env: NodeJS.ProcessEnv = process.env, readNamespaceFile: () => string = () => readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8')): string {
-  const fromEnv = env.NAMESPACE?.trim() ?? '';
-  if (fromEnv !== '') return fromEnv;
-  try {
-    const fromFile = readNamespaceFile().trim();
-    if (fromFile !== '') return fromFile;
-  } catch {
-    // Not in a cluster: fall through to the reference's default.
-  }
-  return 'default';
 }

@@ -1,7 +1,7 @@
 /** `epp serve`: the ext_proc endpoint picker, with llm-d's flags and defaults. */
 import { startPicker, type PickerOptions } from '../../app.js';
 import type { ConfigSource } from '../../config/load-config.js';
-import { defaultPoolNamespace } from '../../kube/kube-client.js';
+import { defaultPoolNamespace } from '../../kube/pool-namespace.js';
 import { LabelSelectorError, parseLabelSelector } from '../../kube/label-selector.js';
 import { poolResource } from '../../kube/pool-spec.js';
 import { createLogger } from '../../observability/logger.js';
