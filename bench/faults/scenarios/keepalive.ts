@@ -30,7 +30,7 @@ export const keepaliveScenario: FaultScenario = {
   rows: ['27'],
   async run(ctx) {
     const sizes = SIZES[ctx.scale];
-    const report = new ScenarioReport('keepalive');
+    const report = new ScenarioReport('keepalive', ctx.scale);
     const bound = sizes.keepaliveTimeMs + sizes.keepaliveTimeoutMs;
     const row = report.row('27', `keepalive: a dead peer (keepalive ${sizes.keepaliveTimeMs} ms + timeout ${sizes.keepaliveTimeoutMs} ms), and a flood of ${sizes.pings} PINGs beside Envoy-shaped traffic`, 'dead connection closed ≤ keepalive time + timeout; ping flood does not starve the event loop (p99 < 20 ms)');
     const endpoints = loopbackEndpoints(2, 8000, 221);
@@ -45,7 +45,7 @@ export const keepaliveScenario: FaultScenario = {
         await s.until((x) => x.responses.length > 0, 5000);
         const closedMs = await pollUntil(() => dead.closed, bound + 10_000, 20);
         row.figure(`dead peer (${bare === undefined ? 'epp serve, default limits' : 'the request path with shortened limits'}): last activity → connection closed by the picker`, Math.round(closedMs), 'ms');
-        row.check(`dead connection closed within keepalive time + timeout (${bound} ms, +250 ms timer slack)`, closedMs <= bound + 250, `${closedMs.toFixed(0)} ms`);
+        row.timing(`dead connection closed within keepalive time + timeout (${bound} ms, +250 ms timer slack)`, closedMs, bound + 250);
         if (bare !== undefined) row.check('its stream released', bare.tracker.active === 0, `${bare.tracker.active} live`);
         else row.check('its stream released (in-flight gauge 0)', (await picker.runningRequests()) === 0);
       } finally {
@@ -90,7 +90,7 @@ export const keepaliveScenario: FaultScenario = {
         row.figure('Envoy-shaped connection beside it: started / ok / failed / cut / GOAWAYs', `${stats.started} / ${stats.ok} / ${stats.failed} / ${stats.cut} / ${bystanders.goaways}`);
         row.check('the flooding connection gets GOAWAY(ENHANCE_YOUR_CALM)', code === ENHANCE_YOUR_CALM, String(code));
         // On a shared machine the loop also waits for the CPU: the flood must add nothing to what the same traffic sees without it.
-        row.check('picker event-loop p99 < 20 ms during the flood (or no worse than without it, +5 ms, when the machine is the cause)', l.eventLoopP99Ms < 20 || l.eventLoopP99Ms <= quiet.eventLoopP99Ms + 5, `${l.eventLoopP99Ms.toFixed(1)} ms with the flood, ${quiet.eventLoopP99Ms.toFixed(1)} ms without`);
+        row.timing('picker event-loop p99 < 20 ms during the flood (or no worse than without it, +5 ms, when the machine is the cause)', l.eventLoopP99Ms, Math.max(20, quiet.eventLoopP99Ms + 5), `${l.eventLoopP99Ms.toFixed(1)} ms with the flood, ${quiet.eventLoopP99Ms.toFixed(1)} ms without`);
         row.check('the connection beside it is unaffected', stats.failed === 0 && stats.cut === 0 && bystanders.goaways === 0 && stats.started > 0, `${stats.failed} failed, ${bystanders.goaways} GOAWAYs`);
         row.see('test/h2/h2-transport.test.ts "pings an idle connection and closes it when the ping goes unanswered", "ends PING, SETTINGS, empty-frame and CONTINUATION floods"');
       } finally {

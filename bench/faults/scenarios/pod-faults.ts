@@ -172,7 +172,7 @@ export const podFaultsScenario: FaultScenario = {
   rows: ['3', '4', '5', '6'],
   async run(ctx) {
     const sizes = SIZES[ctx.scale];
-    const report = new ScenarioReport('pod-faults');
+    const report = new ScenarioReport('pod-faults', ctx.scale);
     const crashes = new CrashWatch();
     const loop = new LoopDelay(1);
     try {
@@ -208,7 +208,7 @@ export const podFaultsScenario: FaultScenario = {
           row.check('100 % of sheddable requests answered 429', shed429 === shed.length);
           row.check('every 429 carries x-llm-d-request-dropped-reason: rejected-saturated', shed.every((x) => x.r.reason.includes('sheddable request dropped')));
           row.check('every critical request routed', routed.length === critical.length);
-          row.check('critical p99 routing < 50 ms (in the picker)', serverP99 <= 50, `≤ ${serverP99} ms`);
+          row.timing('critical p99 routing < 50 ms (in the picker)', serverP99, 50, `≤ ${serverP99} ms`);
           row.see('test/integration/hermetic.test.ts "sheds a sheddable request (priority < 0) with 429"');
         } finally {
           pool.destroy();
@@ -234,7 +234,7 @@ export const podFaultsScenario: FaultScenario = {
           const row = report.row('4', '/metrics of one pod stops answering (accepts, never answers)', `pod excluded within the staleness threshold + 1 scrape interval (${STALENESS_MS + INTERVAL_MS} ms); report ms`);
           const t = await faultTrial(target, a, 'hang', sizes.faultMs);
           trialFigures(row, 'hang', t);
-          row.check(`excluded within ${STALENESS_MS + INTERVAL_MS} ms (at the 1 s scrape deadline)`, t.excludedMs <= STALENESS_MS + INTERVAL_MS, `${t.excludedMs.toFixed(0)} ms`);
+          row.timing(`excluded within ${STALENESS_MS + INTERVAL_MS} ms (at the 1 s scrape deadline)`, t.excludedMs, STALENESS_MS + INTERVAL_MS);
           row.check('0 picks after exclusion', t.picksWhileExcluded === 0);
           row.check('back in routing after recovery', !Number.isNaN(t.recoveredMs));
           row.check('other requests unaffected', t.failures.length === 0, t.failures.join(' | '));
@@ -250,7 +250,7 @@ export const podFaultsScenario: FaultScenario = {
             // By design up to two pages at the cap are alive at once: the one abandoned at the cap (not yet collected) and the next.
             row.check(`${mode}: picker RSS growth ≤ 2 × the 16 MiB page cap + 8 MiB`, t.rssGrowthMiB <= 40, `${t.rssGrowthMiB.toFixed(0)} MiB`);
             // On a shared machine the loop also waits for the CPU: the fault must add nothing to what the same routing sees without it.
-            row.check(`${mode}: picker event-loop p99 < 20 ms (or no worse than without the fault, +5 ms, when the machine is the cause)`, t.loopP99 < 20 || t.loopP99 <= quietP99 + 5, `${t.loopP99.toFixed(1)} ms with the fault, ${quietP99.toFixed(1)} ms without`);
+            row.timing(`${mode}: picker event-loop p99 < 20 ms (or no worse than without the fault, +5 ms, when the machine is the cause)`, t.loopP99, Math.max(20, quietP99 + 5), `${t.loopP99.toFixed(1)} ms with the fault, ${quietP99.toFixed(1)} ms without`);
             row.check(`${mode}: at most 1 scrape in flight to the pod`, t.maxScrapesInFlight <= 1, String(t.maxScrapesInFlight));
             row.check(`${mode}: other requests unaffected`, t.failures.length === 0, t.failures.join(' | '));
           }
@@ -272,7 +272,8 @@ export const podFaultsScenario: FaultScenario = {
           await pollUntil(() => p.server.datastore.snapshot.endpoints.every((e) => e.metrics.known && e.reachable), 5000);
           const t = await faultTrial(inProcessTarget(p, pl, a.hostPort, loop), a, 'dead', 1500);
           row.figure('killed (port refuses): kill → excluded / → last pick (request sent) / picks after', `${t.excludedMs.toFixed(0)} ms / ${t.lastPickMs.toFixed(0)} ms / ${t.picksWhileExcluded}`);
-          row.check('killed: 0 picks after its first failed scrape; last pick < 100 ms after the kill', t.picksWhileExcluded === 0 && t.lastPickMs < 100, `last pick ${t.lastPickMs.toFixed(0)} ms`);
+          row.check('killed: 0 picks after its first failed scrape', t.picksWhileExcluded === 0, `${t.picksWhileExcluded} picks`);
+          row.timing('killed: last pick < 100 ms after the kill', t.lastPickMs, 100, `last pick ${t.lastPickMs.toFixed(0)} ms`);
           // Removed by discovery: rewrite the file without pod B.
           const route = routeContinuously(pl, p.endpoints);
           await pollUntil(() => route.picks.filter((x) => x.destination === b.hostPort).length > 3, 5000);

@@ -42,7 +42,7 @@ export const tlsScenario: FaultScenario = {
   title: 'TLS: self-signed start, rotation under load, a broken certificate, plaintext on the TLS port',
   rows: ['28'],
   async run(ctx) {
-    const report = new ScenarioReport('tls');
+    const report = new ScenarioReport('tls', ctx.scale);
     const row = report.row('28', 'TLS: self-signed start, rotation under load (--enable-cert-reload), a broken tls.crt, a plaintext client', 'new handshakes use the new cert within debounce + 1 s; a bad file keeps the old; plaintext rejected; 0 crashes');
     const crashes = new CrashWatch();
     const endpoints = loopbackEndpoints(2, 8000, 220);
@@ -82,7 +82,7 @@ export const tlsScenario: FaultScenario = {
         const oldAfter = await routeOver(picker.grpcPort, picker.endpoints, a.cert);
         row.figure('rotation: files written → first handshake with the new certificate', Math.round(rotatedMs), 'ms (debounce 250 ms)');
         row.figure('a gateway trusting only the old certificate after the rotation', oldAfter);
-        row.check('new handshakes use the new certificate within debounce + 1 s', rotatedMs <= 1250, `${rotatedMs.toFixed(0)} ms`);
+        row.timing('new handshakes use the new certificate within debounce + 1 s', rotatedMs, 1250);
         // A broken certificate file: the current one stays.
         const failedBefore = lines.filter((l) => l.includes('certificate reload failed')).length;
         writeFileSync(join(dir, 'tls.crt'), 'not a certificate');
