@@ -45,10 +45,12 @@ class PoolWorker {
   current: Pending | undefined;
   constructor(onReply: (w: PoolWorker, reply: ParseReply) => void, onFailure: (w: PoolWorker, err: Error) => void) {
     this.worker = spawn();
-    this.worker.unref();
     this.worker.on('message', (reply: ParseReply) => onReply(this, reply));
     this.worker.on('error', (err: Error) => onFailure(this, err));
     this.worker.on('exit', (code) => onFailure(this, new Error(`parse worker exited with code ${code}`)));
+    // Idle workers must not keep the process alive (a picker that parsed one large body never
+    // exited); busy ones must. Unref after the listeners: adding a 'message' listener refs the port.
+    this.worker.unref();
   }
 }
 
@@ -135,6 +137,7 @@ export class ParsePool {
       const next = this.#queue.shift() as Pending;
       this.#queuedBytes -= next.task.length;
       idle.current = next;
+      idle.worker.ref();
       idle.worker.postMessage(next.task);
     }
   }
@@ -142,6 +145,7 @@ export class ParsePool {
   #replied(w: PoolWorker, reply: ParseReply): void {
     const pending = w.current;
     w.current = undefined;
+    w.worker.unref();
     if (pending !== undefined && pending.task.id === reply.id) {
       if (reply.error === undefined) pending.resolve(reply.summary);
       else pending.reject(reply.error.badRequest ? new BadRequestError(reply.error.message) : new InternalError(reply.error.message));

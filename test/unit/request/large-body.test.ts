@@ -77,3 +77,24 @@ describe('model rewrite in place', () => {
     expect(JSON.parse(rewriteModel(escaped, llm, 't').toString())).toEqual({ model: 't', prompt: 'p' });
   });
 });
+
+describe('the parse pool and process exit', () => {
+  it('keeps the process alive while parsing and lets it exit once idle', async () => {
+    const { execFile } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const pool = fileURLToPath(new URL('../../../src/request/parse-pool.ts', import.meta.url));
+    // No server, no timer: only the pool's worker could hold the process. It must wait for the parse
+    // (the summary is printed) and then exit by itself; before the fix an idle worker's port kept it alive.
+    const script = `const { ParsePool } = await import(${JSON.stringify(pool)});
+      const body = Buffer.from(JSON.stringify({ model: 'm', prompt: 'x'.repeat(300000) }));
+      const s = await new ParsePool().parse('/v1/completions', body);
+      console.log('model=' + s.model);`;
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 }, (err, stdout) => {
+        resolve({ code: err === null ? 0 : (child.exitCode ?? -1), stdout });
+      });
+    });
+    expect(out.stdout).toContain('model=m');
+    expect(out.code).toBe(0);
+  }, 40_000);
+});
