@@ -3,7 +3,6 @@
  * metrics, and runs the three listeners (ext_proc on `--grpc-port`, gRPC health on
  * `--grpc-health-port`, Prometheus on `--metrics-port`). Owns the lifecycle, including drain.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { registerBuiltins } from './builtins.js';
 import { buildScheduler } from './config/build-scheduler.js';
 import { ConfigError } from './config/decode.js';
@@ -12,14 +11,13 @@ import { Datastore } from './datastore/datastore.js';
 import type { EndpointSpec } from './datastore/endpoint.js';
 import { Director } from './director/director.js';
 import { EndpointsFileSource } from './discovery/endpoints-file.js';
-import { bindServer } from './extproc/grpc-bind.js';
 import { extProcMethod, StreamTracker } from './extproc/service.js';
 import type { BodyMode, Timers } from './extproc/session.js';
 import { CertReloader } from './extproc/cert-reloader.js';
 import { loadCertificate, selfSignedCertificate, type KeyPair } from './extproc/tls.js';
 import { GrpcServer } from './grpc/grpc-server.js';
 import { healthMethods } from './health/health-methods.js';
-import { createHealthHandlers, EXT_PROC_SERVICE_NAME, HealthState, healthServiceDefinition, KNOWN_HEALTH_SERVICES } from './health/health-service.js';
+import { EXT_PROC_SERVICE_NAME, HealthState, KNOWN_HEALTH_SERVICES } from './health/health-state.js';
 import { LogLimiter } from './observability/log-limiter.js';
 import type { Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/metrics-server.js';
@@ -35,7 +33,7 @@ import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-col
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
 import type { KubernetesDiscovery, KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
-import { createLeaderHealthHandlers, leaderHealthStatus } from './health/leader-health.js';
+import { leaderHealthStatus } from './health/leader-health.js';
 import { resolveModelRewrite } from './kube/model-rewrites.js';
 import { attachDisaggMetrics } from './scheduling/plugins/disagg-profile-handler.js';
 
@@ -212,13 +210,13 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   // Kubernetes discovery un-syncs when its pool is deleted; the datastore never does.
   const health = new HealthState(() => datastore.synced && (kube === undefined || kube.synced));
   const leaderElector = kube?.leaderElection === true ? kube : undefined;
-  const healthHandlers = () => (leaderElector === undefined ? createHealthHandlers(health) : createLeaderHealthHandlers(health, () => leaderElector.leader));
   const streams = new StreamTracker();
   let shuttingDown = false;
   const healthStatus = (service: string) =>
     leaderElector === undefined ? health.status() : leaderHealthStatus(service, health.status() === 'SERVING', leaderElector.leader);
-  const healthServer = new Server();
-  healthServer.addService(healthServiceDefinition, healthHandlers());
+  // The health port is served by the same transport as ext_proc (no grpc-js in the picker's heap).
+  const healthServer = new GrpcServer({ logger, label: 'health', maxReceiveMessageBytes: 64 * 1024 });
+  for (const m of healthMethods(healthStatus, KNOWN_HEALTH_SERVICES)) healthServer.addMethod(m);
 
   // Closed after the ext_proc and health servers: the certificate reloader and the metrics listener.
   const started: { close: () => Promise<void> }[] = [];
@@ -252,7 +250,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       reloader.start();
       started.push({ close: () => Promise.resolve(reloader.close()) });
     }
-    const grpcHealthPort = await bindServer(healthServer, options.host, options.grpcHealthPort, ServerCredentials.createInsecure());
+    const grpcHealthPort = await healthServer.listen(options.host, options.grpcHealthPort);
     let metricsPort = -1;
     if (options.metricsPort >= 0) {
       const m = await startMetricsServer(metrics.registry, options.host, options.metricsPort);
@@ -284,7 +282,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
         await extProc.drain();
         clearTimeout(force);
         collector.stop();
-        healthServer.forceShutdown();
+        await healthServer.close();
         for (const s of started) await s.close();
         logger.info({ streamsServed: streams.total, liveAtStop: live }, 'endpoint picker stopped');
       })();
@@ -298,7 +296,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     await kube?.close();
     collector.stop();
     void extProcServer?.close();
-    healthServer.forceShutdown();
+    void healthServer.close();
     for (const s of started) await s.close();
     throw err;
   }

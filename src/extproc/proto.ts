@@ -2,10 +2,9 @@
  * Loads the ext_proc protocol from proto/ once per process. Options match the generated types in
  * src/generated/ (keepCase, oneof discriminators, enums as strings, 64-bit as strings).
  */
-import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
-import type { ProtoGrpcType } from '../generated/external_processor.js';
 
 /** Folder holding the .proto files (works from src/ and from dist/). */
 export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
@@ -19,14 +18,12 @@ const packageDefinition = loadSync('envoy/service/ext_proc/v3/external_processor
   oneofs: true,
 });
 
-const grpcObject = loadPackageDefinition(packageDefinition) as unknown as ProtoGrpcType & GrpcObject;
-
-/** The service definition, for `server.addService`. */
-export const EXTERNAL_PROCESSOR_SERVICE: ServiceDefinition =
-  grpcObject.envoy.service.ext_proc.v3.ExternalProcessor.service;
-
-/** The generated client constructor (used by the local gateway and the tests). */
-export const ExternalProcessorClient = grpcObject.envoy.service.ext_proc.v3.ExternalProcessor as unknown as ServiceClientConstructor;
+/**
+ * The service definition: paths and codecs of its methods, for our gRPC server and for grpc-js
+ * (`makeClientConstructor` in the gateway). Taken from the package definition itself so the picker
+ * does not load grpc-js.
+ */
+export const EXTERNAL_PROCESSOR_SERVICE = packageDefinition['envoy.service.ext_proc.v3.ExternalProcessor'] as unknown as ServiceDefinition;
 
 export type { ProcessingRequest, ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.js';
 export type { ProcessingResponse, ProcessingResponse__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.js';

@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ServerCredentials } from '@grpc/grpc-js';
 
 export interface KeyPair {
   readonly cert: string;
@@ -55,9 +54,4 @@ export function selfSignedCertificate(keySize = 4096): Promise<KeyPair> {
 
 export function loadCertificate(dir: string): KeyPair {
   return { cert: readFileSync(join(dir, 'tls.crt'), 'utf8'), key: readFileSync(join(dir, 'tls.key'), 'utf8') };
-}
-
-export function serverCredentials(pair: KeyPair | undefined): ServerCredentials {
-  if (pair === undefined) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(pair.cert), private_key: Buffer.from(pair.key) }], false);
 }

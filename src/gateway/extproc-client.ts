@@ -3,8 +3,10 @@
  * by every stream, configured the way Envoy's ext_proc cluster usually is.
  */
 import { isIP } from 'node:net';
-import { credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import { ExternalProcessorClient, type ExternalProcessorClientType } from '../extproc/proto.js';
+import { credentials, makeClientConstructor, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { EXTERNAL_PROCESSOR_SERVICE, type ExternalProcessorClientType } from '../extproc/proto.js';
+
+const ExternalProcessorClient = makeClientConstructor(EXTERNAL_PROCESSOR_SERVICE, 'envoy.service.ext_proc.v3.ExternalProcessor');
 
 /** Options for {@link createExtProcClient}. */
 export interface ExtProcClientOptions {

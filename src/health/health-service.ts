@@ -6,33 +6,9 @@
  */
 import { status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { service as healthServiceDefinition } from 'grpc-health-check';
+import { KNOWN_HEALTH_SERVICES, type HealthState } from './health-state.js';
 
 export { healthServiceDefinition };
-
-export const EXT_PROC_SERVICE_NAME = 'envoy.service.ext_proc.v3.ExternalProcessor';
-/** The service names List reports. */
-export const KNOWN_HEALTH_SERVICES: readonly string[] = ['', 'liveness', 'readiness', EXT_PROC_SERVICE_NAME];
-
-type ServingStatus = 'SERVING' | 'NOT_SERVING';
-
-/** Live state as the health service reports it. */
-export class HealthState {
-  #live: () => boolean;
-  #draining = false;
-
-  constructor(live: () => boolean) {
-    this.#live = live;
-  }
-
-  /** Readiness goes NOT_SERVING at once when draining starts. */
-  startDraining(): void {
-    this.#draining = true;
-  }
-
-  status(): ServingStatus {
-    return !this.#draining && this.#live() ? 'SERVING' : 'NOT_SERVING';
-  }
-}
 
 export function createHealthHandlers(state: HealthState): UntypedServiceImplementation {
   return {
