@@ -1,6 +1,8 @@
 /**
- * Renders the chart with a real `helm template`. CI installs helm with test/deploy/install-helm.sh
- * (into node_modules/.cache/epp-helm); elsewhere `HELM=/path/to/helm` or a helm on PATH works.
+ * Renders the chart with a real `helm template`. `HELM=/path/to/helm` or a helm on PATH is used when
+ * present; otherwise the test run's global setup (test/deploy/helm-setup.ts) installs one with
+ * test/deploy/install-helm.sh into node_modules/.cache/epp-helm. The chart tests never skip: without
+ * helm they fail, saying why.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { parseAllDocuments } from 'yaml';
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const CHART = `${ROOT}deploy/helm/inferencepool`;
 
-function findHelm(): string | undefined {
+export function findHelm(): string | undefined {
   const candidates = [process.env.HELM, `${ROOT}node_modules/.cache/epp-helm/helm`, 'helm'].filter((c): c is string => c !== undefined && c !== '');
   for (const c of candidates) {
     if (c.includes('/') && !existsSync(c)) continue;
@@ -18,9 +20,9 @@ function findHelm(): string | undefined {
   return undefined;
 }
 
-/** The helm binary, or undefined (the chart tests then skip, except in CI where they fail). */
+/** The helm binary, or undefined (then every chart test fails with HELM_MISSING_REASON). */
 export const HELM = findHelm();
-export const HELM_MISSING_REASON = 'helm not found: run test/deploy/install-helm.sh (CI does) or set HELM';
+export const HELM_MISSING_REASON = 'helm not found and test/deploy/install-helm.sh could not install it (see the test run\'s first lines); set HELM or put helm on PATH';
 
 export type Manifest = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 

@@ -5,9 +5,6 @@ import { buildScheduler } from '../../src/config/build-scheduler.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { endpoint, schedulingRequest } from '../helpers/endpoints.js';
 
-/** Plugin types used by example configs that this build does not have yet, and why. */
-export const PENDING_PLUGIN_TYPES: Record<string, string> = {};
-
 /** Plugin types a config names that the registry does not know. */
 export function missingPluginTypes(text: string): string[] {
   const doc = parseYaml(text) as { plugins?: { type?: unknown }[] } | null;
