@@ -11,40 +11,16 @@
  *   npx tsx bench/extproc/picker-work.ts [--prompt-bytes 4096] [--requests 20000] [--rounds 6] [--config FILE]
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { registerBuiltins } from '../../src/builtins.js';
-import { buildScheduler } from '../../src/config/build-scheduler.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { Datastore } from '../../src/datastore/datastore.js';
-import { Director, type RoutingDecision } from '../../src/director/director.js';
-import { EppMetrics } from '../../src/observability/metrics.js';
-import { PrefixCacheMetrics } from '../../src/prefix/prefix-metrics.js';
+import type { RoutingDecision } from '../../src/director/director.js';
 import { OpenAIParser } from '../../src/request/request-parser.js';
-import { ApproxPrefixCacheProducer } from '../../src/scheduling/plugins/approx-prefix-cache-producer.js';
 import { BodyFactory } from './load.js';
+import { configName, inProcessDirector, workOptions } from './work-setup.js';
 
-const { values } = parseArgs({
-  options: {
-    'prompt-bytes': { type: 'string', default: '4096' },
-    requests: { type: 'string', default: '20000' },
-    rounds: { type: 'string', default: '6' },
-    config: { type: 'string', default: '' },
-  },
-});
-const promptBytes = Number(values['prompt-bytes']);
-const requests = Number(values.requests);
-const rounds = Number(values.rounds);
+const options = workOptions();
+const { promptBytes, requests, rounds } = options;
 const IN_FLIGHT = 32;
 const RING = 2048;
-
-const metrics = new EppMetrics({ defaultMetrics: false });
-const config = loadConfig(values.config === '' ? 'default' : { file: values.config });
-const { scheduler, plugins } = buildScheduler(config, registerBuiltins(), { random: Math.random, now: () => Date.now() }, metrics);
-const prefixMetrics = new PrefixCacheMetrics(metrics.registry);
-for (const p of plugins.values()) if (p instanceof ApproxPrefixCacheProducer) p.attachMetrics(prefixMetrics);
-const datastore = new Datastore();
-datastore.setEndpoints(Array.from({ length: 8 }, (_, i) => ({ name: `e${i}`, address: `127.0.0.${i + 1}`, port: 8000, labels: {} })));
-const director = new Director(datastore, scheduler, { disableSubsetFilter: false, random: Math.random });
+const { director } = inProcessDirector(options, false);
 const parser = new OpenAIParser('openai-parser');
 const headers = new Map([[':path', '/v1/completions'], ['content-type', 'application/json']]);
 const factory = new BodyFactory(promptBytes);
@@ -90,6 +66,6 @@ for (let r = 0; r < rounds; r++) {
 }
 const gcPerRequest = ((gcMs - gc0) * 1000) / (rounds * requests);
 process.stdout.write(
-  `picker work, ${promptBytes}-byte distinct prompts, ${values.config === '' ? 'default config' : values.config}: ` +
+  `picker work, ${promptBytes}-byte distinct prompts, ${configName(options)}: ` +
     `${best.toFixed(1)} µs CPU per request (min of ${rounds} rounds of ${requests}), GC ${gcPerRequest.toFixed(1)} µs per request\n`,
 );

@@ -12,35 +12,19 @@
  *
  *   npx tsx bench/extproc/session-work.ts [--prompt-bytes 4096] [--requests 20000] [--rounds 6] [--config FILE]
  */
-import { parseArgs } from 'node:util';
-import { registerBuiltins } from '../../src/builtins.js';
-import { buildScheduler } from '../../src/config/build-scheduler.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { Datastore } from '../../src/datastore/datastore.js';
-import { Director } from '../../src/director/director.js';
 import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest, type ProcessingRequest__Output, type ProcessingResponse } from '../../src/extproc/proto.js';
 import type { StreamSession } from '../../src/extproc/service.js';
 import { ExtProcSession, type ResponseSink } from '../../src/extproc/session.js';
+import { splitFormOf } from '../../src/extproc/streamed-body-codec.js';
 import { LogLimiter } from '../../src/observability/log-limiter.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { EppMetrics } from '../../src/observability/metrics.js';
-import { PrefixCacheMetrics } from '../../src/prefix/prefix-metrics.js';
 import { OpenAIParser } from '../../src/request/request-parser.js';
-import { ApproxPrefixCacheProducer } from '../../src/scheduling/plugins/approx-prefix-cache-producer.js';
 import { BodyFactory } from './load.js';
 import { NullSession } from './null-session.js';
+import { configName, inProcessDirector, workOptions } from './work-setup.js';
 
-const { values } = parseArgs({
-  options: {
-    'prompt-bytes': { type: 'string', default: '4096' },
-    requests: { type: 'string', default: '20000' },
-    rounds: { type: 'string', default: '6' },
-    config: { type: 'string', default: '' },
-  },
-});
-const promptBytes = Number(values['prompt-bytes']);
-const requests = Number(values.requests);
-const rounds = Number(values.rounds);
+const options = workOptions();
+const { promptBytes, requests, rounds } = options;
 const IN_FLIGHT = 32;
 const BATCH = 1024;
 
@@ -50,14 +34,7 @@ const codec = EXTERNAL_PROCESSOR_SERVICE.Process as unknown as {
   readonly responseSerialize: (value: ProcessingResponse) => Buffer;
 };
 
-const metrics = new EppMetrics({ defaultMetrics: false });
-const config = loadConfig(values.config === '' ? 'default' : { file: values.config });
-const { scheduler, plugins } = buildScheduler(config, registerBuiltins(), { random: Math.random, now: () => Date.now() }, metrics);
-const prefixMetrics = new PrefixCacheMetrics(metrics.registry);
-for (const p of plugins.values()) if (p instanceof ApproxPrefixCacheProducer) p.attachMetrics(prefixMetrics);
-const datastore = new Datastore();
-datastore.setEndpoints(Array.from({ length: 8 }, (_, i) => ({ name: `e${i}`, address: `127.0.0.${i + 1}`, port: 8000, labels: {} })));
-const director = new Director(datastore, scheduler, { disableSubsetFilter: false, random: Math.random, metrics });
+const { director, metrics } = inProcessDirector(options, true);
 const sessionOptions = {
   router: director,
   parser: new OpenAIParser('openai-parser'),
@@ -71,11 +48,15 @@ const sessionOptions = {
   rejectionLog: new LogLimiter(10, 60_000, () => performance.now()),
 };
 
-/** Encodes every answer as the transport would; counts the bytes so nothing is optimised away. */
+/**
+ * Encodes every answer as the transport does (a body chunk's split form, else the whole message);
+ * counts the bytes so nothing is optimised away.
+ */
 class EncodingSink implements ResponseSink {
   bytes = 0;
   send(response: ProcessingResponse): void {
-    this.bytes += codec.responseSerialize(response).length;
+    const split = splitFormOf(response);
+    this.bytes += split === undefined ? codec.responseSerialize(response).length : split.head.length + split.tail.length;
   }
   end(): void {}
 }
@@ -140,7 +121,7 @@ for (let r = 0; r < rounds; r++) {
   bestPicker = Math.min(bestPicker, run(requests, picker));
 }
 process.stdout.write(
-  `session work, ${promptBytes}-byte distinct prompts, ${values.config === '' ? 'default config' : values.config} ` +
+  `session work, ${promptBytes}-byte distinct prompts, ${configName(options)} ` +
     `(min of ${rounds} rounds of ${requests}): null ${bestNull.toFixed(1)} µs, picker ${bestPicker.toFixed(1)} µs, ` +
     `picker adds ${(bestPicker - bestNull).toFixed(1)} µs per request\n`,
 );

@@ -6,7 +6,8 @@
  */
 import { promptText } from '../prefix/prompt-text.js';
 import { contextCharacters } from './context-chars.js';
-import type { ApiKind, LLMRequest } from './llm-request.js';
+import { DeferredBodyRequest } from './deferred-body-request.js';
+import type { ApiKind } from './llm-request.js';
 import { topLevelModelSpan } from './model-rewrite.js';
 import { parseOpenAIRequest } from './openai-parser.js';
 
@@ -49,37 +50,20 @@ export function summarizeRequest(path: string, bytes: Buffer, promptLimit: numbe
   };
 }
 
-/** A request parsed elsewhere: the summary's fields, and `body` decoded only if something reads it. */
-export class SummarizedRequest implements LLMRequest {
-  readonly api: ApiKind;
-  readonly model: string;
-  readonly stream: boolean;
-  readonly cacheSalt: string | undefined;
-  readonly bodyBytes: number;
+/** A request parsed elsewhere: the summary's fields; `body` is decoded only if something reads it. */
+export class SummarizedRequest extends DeferredBodyRequest {
   readonly promptPrefix: string;
   readonly promptComplete: boolean;
   readonly promptUtf8Bytes: number;
   readonly contextChars: number;
   readonly modelSpan: readonly [number, number] | undefined;
-  readonly #bytes: Buffer;
-  #body: Record<string, unknown> | undefined;
 
   constructor(summary: RequestSummary, bytes: Buffer) {
-    this.api = summary.api;
-    this.model = summary.model;
-    this.stream = summary.stream;
-    this.cacheSalt = summary.cacheSalt;
-    this.bodyBytes = summary.bodyBytes;
+    super(summary.api, summary.model, summary.stream, summary.cacheSalt, bytes, undefined);
     this.promptPrefix = summary.promptPrefix;
     this.promptComplete = summary.promptComplete;
     this.promptUtf8Bytes = summary.promptUtf8Bytes;
     this.contextChars = summary.contextChars;
     this.modelSpan = summary.modelSpan;
-    this.#bytes = bytes;
-  }
-
-  /** The decoded body: a plugin that needs more than the summary pays for decoding it here. */
-  get body(): Record<string, unknown> {
-    return (this.#body ??= JSON.parse(this.#bytes.toString('utf8')) as Record<string, unknown>);
   }
 }

@@ -8,7 +8,8 @@
 import { connect as http2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { PROCESS_PATH } from '../../../src/extproc/service.js';
-import { StreamRecord, type StreamOpener } from './stream-record.js';
+import { ConnectionPool } from './connection-pool.js';
+import { StreamRecord } from './stream-record.js';
 
 export const NGHTTP2_CANCEL = constants.NGHTTP2_CANCEL;
 
@@ -147,36 +148,11 @@ export class FakeEnvoyStream extends StreamRecord {
   }
 }
 
-/** Several connections; streams are spread round-robin over the usable ones. */
-export class FakeEnvoyPool implements StreamOpener {
-  readonly connections: FakeEnvoyConnection[] = [];
-  #next = 0;
-
+/** Several node:http2 connections (ConnectionPool: round-robin over the usable ones). */
+export class FakeEnvoyPool extends ConnectionPool<FakeEnvoyStream, FakeEnvoyConnection> {
   static async open(options: ConnectOptions, size: number): Promise<FakeEnvoyPool> {
     const pool = new FakeEnvoyPool();
-    for (let i = 0; i < size; i++) pool.connections.push(await FakeEnvoyConnection.connect(options));
+    await pool.connectAll(() => FakeEnvoyConnection.connect(options), size);
     return pool;
-  }
-
-  /** Opens a stream on the next usable connection; undefined when none is usable. */
-  open(): FakeEnvoyStream | undefined {
-    for (let i = 0; i < this.connections.length; i++) {
-      const c = this.connections[this.#next++ % this.connections.length];
-      if (c?.usable === true) return c.open();
-    }
-    return undefined;
-  }
-
-  get goaways(): number {
-    return this.connections.reduce((n, c) => n + c.goaways.length, 0);
-  }
-
-  /** Connections that closed while we had not closed them. */
-  get closes(): number {
-    return this.connections.filter((c) => c.closed && !c.closedByUs).length;
-  }
-
-  destroy(): void {
-    for (const c of this.connections) c.destroy();
   }
 }

@@ -33,7 +33,8 @@ import { HeaderList, HpackDecoder } from '../../../src/h2/hpack-decoder.js';
 import { encodeHeaderBlock } from '../../../src/h2/hpack-encoder.js';
 import { PROCESS_PATH } from '../../../src/extproc/service.js';
 import type { GoawayRecord } from './extproc-client.js';
-import { StreamRecord, type StreamOpener } from './stream-record.js';
+import { ConnectionPool } from './connection-pool.js';
+import { StreamRecord } from './stream-record.js';
 
 export interface FrameClientOptions {
   readonly port: number;
@@ -399,34 +400,11 @@ export class FrameStream extends StreamRecord {
   }
 }
 
-/** Several frame-level connections; streams spread round-robin over the usable ones. */
-export class FramePool implements StreamOpener {
-  readonly connections: FrameConnection[] = [];
-  #next = 0;
-
+/** Several frame-level connections (ConnectionPool: round-robin over the usable ones). */
+export class FramePool extends ConnectionPool<FrameStream, FrameConnection> {
   static async open(options: FrameClientOptions, size: number): Promise<FramePool> {
     const pool = new FramePool();
-    for (let i = 0; i < size; i++) pool.connections.push(await FrameConnection.connect(options));
+    await pool.connectAll(() => FrameConnection.connect(options), size);
     return pool;
-  }
-
-  open(): FrameStream | undefined {
-    for (let i = 0; i < this.connections.length; i++) {
-      const c = this.connections[this.#next++ % this.connections.length];
-      if (c?.usable === true) return c.open();
-    }
-    return undefined;
-  }
-
-  get goaways(): number {
-    return this.connections.reduce((n, c) => n + c.goaways.length, 0);
-  }
-
-  get closes(): number {
-    return this.connections.filter((c) => c.closed && !c.closedByUs).length;
-  }
-
-  destroy(): void {
-    for (const c of this.connections) c.destroy();
   }
 }

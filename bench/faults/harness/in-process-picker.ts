@@ -6,8 +6,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPicker, type PickerOptions, type PickerServer } from '../../../src/app.js';
-import { silentLogger } from '../../../src/observability/logger.js';
+import type { PickerOptions, PickerServer } from '../../../src/app.js';
+import { startTestPicker } from '../../../test/helpers/picker.js';
 import { fetchMetrics, runningRequests } from './prom-text.js';
 
 /** Writes an endpoints file listing `hostPorts` (`ip:port`) into a fresh temp dir; returns its path. */
@@ -33,27 +33,9 @@ export class InProcessPicker {
     readonly endpoints: ReadonlySet<string>,
   ) {}
 
-  /** Starts the picker with test-friendly defaults (plain text, ephemeral ports, silent logs). */
+  /** Starts the picker with the tests' defaults (plain text, ephemeral ports, silent logs; test/helpers/picker.ts). */
   static async start(overrides: Partial<PickerOptions> & Pick<PickerOptions, 'discovery'>, endpoints: readonly string[]): Promise<InProcessPicker> {
-    const server = await startPicker({
-      host: '127.0.0.1',
-      grpcPort: 0,
-      grpcHealthPort: 0,
-      metricsPort: 0,
-      secureServing: false,
-      certPath: '',
-      config: 'default',
-      maxRequestBodyBytes: 32 * 1024 * 1024,
-      decisionTimeoutMs: 5000,
-      requestBodyMode: 'full-duplex',
-      disableSubsetFilter: false,
-      healthChecking: false,
-      refreshMetricsIntervalMs: 50,
-      metricsStalenessMs: 2000,
-      poolName: 'faults',
-      logger: silentLogger(),
-      ...overrides,
-    });
+    const server = await startTestPicker({ poolName: 'faults', ...overrides });
     return new InProcessPicker(server, new Set(endpoints));
   }
 

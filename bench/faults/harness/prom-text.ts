@@ -1,5 +1,6 @@
 /** Reads the picker's Prometheus page: its own gauges and prom-client's process metrics. */
 import { get } from 'node:http';
+import { parsePrometheusText } from '../../../src/scrape/prometheus-text.js';
 
 /**
  * GETs `/metrics` from 127.0.0.1:`port` on a connection of its own (a pooled keep-alive connection
@@ -22,15 +23,11 @@ export function fetchMetrics(port: number, timeoutMs = 5000): Promise<string> {
 export function metricSum(text: string, name: string): number {
   let sum = 0;
   let seen = false;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const next = line.charAt(name.length);
-    if (next !== ' ' && next !== '{') continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (!Number.isFinite(value)) continue;
+  parsePrometheusText(text, new Set([name]), (_name, _labels, value) => {
+    if (!Number.isFinite(value)) return;
     sum += value;
     seen = true;
-  }
+  });
   return seen ? sum : Number.NaN;
 }
 
@@ -42,20 +39,17 @@ export function runningRequests(text: string): number {
 
 /**
  * The smallest bucket bound (`le`) under which `q` of `name`'s observations fall, over every label
- * set whose line contains `label` (a histogram's quantile, as coarse as its buckets); NaN without
- * observations.
+ * set that has label `match[0]` equal to `match[1]` (every one without `match`): a histogram's
+ * quantile, as coarse as its buckets; NaN without observations.
  */
-export function histogramQuantile(text: string, name: string, q: number, label = ''): number {
+export function histogramQuantile(text: string, name: string, q: number, match?: readonly [string, string]): number {
   const byBound = new Map<number, number>();
-  const prefix = `${name}_bucket{`;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(prefix) || !line.includes(label)) continue;
-    const le = /le="([^"]+)"/.exec(line)?.[1];
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (le === undefined || !Number.isFinite(value)) continue;
+  parsePrometheusText(text, new Set([`${name}_bucket`]), (_name, labels, value) => {
+    const le = labels.le;
+    if (le === undefined || !Number.isFinite(value) || (match !== undefined && labels[match[0]] !== match[1])) return;
     const bound = le === '+Inf' ? Infinity : Number(le);
     byBound.set(bound, (byBound.get(bound) ?? 0) + value);
-  }
+  });
   const total = byBound.get(Infinity) ?? 0;
   if (total === 0) return Number.NaN;
   for (const [bound, count] of [...byBound].sort((a, b) => a[0] - b[0])) if (count >= q * total) return bound;
