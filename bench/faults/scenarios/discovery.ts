@@ -4,6 +4,7 @@
  * library: requests before the pool is known, an empty pool, a pod flapping readiness every 100 ms,
  * and an API server that goes away (connections reset, history compacted: 410 Gone on resume).
  */
+import { Socket } from 'node:net';
 import { kubeConfigForServer } from '../../../src/kube/kube-client.js';
 import { POOL_GROUP_V1 } from '../../../src/kube/pool-spec.js';
 import { FakeKubeApiServer, PODS, podObject, POOLS_V1 } from '../../../test/helpers/fake-kube-apiserver.js';
@@ -30,10 +31,18 @@ function tally(results: readonly PhaseResult[]): string {
   return [...m].map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
-/** Timers and sockets of this process, by kind (the baseline a flapping pod must return to). */
-function resources(): Map<string, number> {
+/**
+ * What a flapping pod could leak, by kind (the baseline it must return to): this process's timers and
+ * other non-socket resources, and the sockets connected to the pod itself (its scraper's, both ends).
+ * Other sockets (the fake API server's watches, the load's connections) come and go with the machine's
+ * load and say nothing about the pod.
+ */
+function resources(pod: { readonly host: string; readonly port: number }): Map<string, number> {
   const m = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
+  for (const r of process.getActiveResourcesInfo()) if (r !== 'TCPSocketWrap') m.set(r, (m.get(r) ?? 0) + 1);
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const toPod = handles.filter((h) => h instanceof Socket && ((h.remoteAddress === pod.host && h.remotePort === pod.port) || (h.localAddress === pod.host && h.localPort === pod.port))).length;
+  if (toPod > 0) m.set(`sockets to the pod`, toPod);
   return m;
 }
 
@@ -97,7 +106,7 @@ export const discoveryScenario: FaultScenario = {
         const row = report.row('7', `a pod flapping readiness every 100 ms for ${sizes.flapSeconds} s while routing`, 'routes to a NotReady pod = 0 after event + X ms; active handles back to baseline');
         api.apply(PODS, podObject('pod-2', NS, APP, p2.host));
         await pollUntil(() => picker.server.datastore.snapshot.endpoints.some((e) => e.hostPort === p2.hostPort && e.metrics.known), 5000);
-        const base = resources();
+        const base = resources(p2);
         const heap0 = heapAfterGc();
         p2.maxInFlight = p2.inFlight;
         // NotReady intervals as the picker saw them: from the datastore change dropping pod-2 to the one adding it back.
@@ -143,8 +152,8 @@ export const discoveryScenario: FaultScenario = {
         const bad = picks.filter((p) => p.destination === p2.hostPort && notReady.some((n) => p.sentAt > n.from + X && p.sentAt < n.to)).length;
         const sorted = Float64Array.from(removals).sort();
         const growthOf = (now: Map<string, number>): number => [...now].reduce((n, [k, v]) => n + Math.max(0, v - (base.get(k) ?? 0)), 0);
-        await pollUntil(() => growthOf(resources()) <= 2, 3000);
-        const after = resources();
+        await pollUntil(() => growthOf(resources(p2)) <= 2, 3000);
+        const after = resources(p2);
         const grew = [...after].filter(([k, v]) => v > (base.get(k) ?? 0)).map(([k, v]) => `${k} ${base.get(k) ?? 0}→${v}`);
         const growth = growthOf(after);
         const heap1 = heapAfterGc();
@@ -153,6 +162,7 @@ export const discoveryScenario: FaultScenario = {
         row.figure(`picks to the pod for requests sent more than ${X} ms into a NotReady interval`, bad);
         row.figure('heap after GC: before → after', `${(heap0 / 1048576).toFixed(1)} → ${(heap1 / 1048576).toFixed(1)} MiB`);
         row.check(`0 routes to the NotReady pod for requests sent ${X} ms after the picker saw the event`, bad === 0, `${bad}`);
+        row.figure('timers and pod sockets before the flips', [...base].map(([k, v]) => `${k} ${v}`).join(', '));
         row.figure('active handles: growth over the flips', grew.length === 0 ? 'none' : grew.join(', '));
         row.figure('scrapes of the flapping pod in flight at most', p2.maxInFlight);
         row.check(`no per-pod timer or scraper leaked (handle growth ≤ 2 over ${flips} flips; one scrape in flight at most)`, growth <= 2 && p2.maxInFlight <= 1, `${grew.join(', ')}; ${p2.maxInFlight} scrapes at once`);
