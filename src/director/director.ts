@@ -11,6 +11,7 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/errors.js';
 import type { GaugeSeries } from '../observability/hot-metrics.js';
 import type { RunningRequestsMetrics } from '../observability/metrics.js';
+import type { RequestSeries } from '../observability/request-metrics.js';
 import { fairnessIdOf } from '../request/fairness-id.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { rewriteModel } from '../request/model-rewrite.js';
@@ -48,6 +49,8 @@ export interface RoutingDecision {
   readonly priority: number;
   /** The request's fairness id (`default-flow` when it names none): the `fairness_id` metric label. */
   readonly fairnessId: string;
+  /** The request's metric series, when the director looked them up (so the protocol edge need not again). */
+  readonly series?: RequestSeries;
   /** The rewritten body, or undefined to forward the client's bytes unchanged. */
   readonly rewrittenBody: Buffer | undefined;
   /** Headers the plugins set on the forwarded request (lower-case names). */
@@ -169,9 +172,10 @@ export class Director implements RequestRouter {
     const fairnessId = fairnessIdOf(input.headers);
     // The series object itself travels with the decision, so the decrement hits the one incremented.
     // As llm-d, requests without a model name (body-less ones) are not counted as running.
-    const running = incomingModel === '' ? undefined : this.options.metrics?.requestSeries(incomingModel, targetModel, fairnessId, priority).running;
+    const series = incomingModel === '' ? undefined : this.options.metrics?.requestSeries(incomingModel, targetModel, fairnessId, priority);
+    const running = series?.running;
     running?.inc();
-    const decision: TrackedDecision = { targets, destination, incomingModel, targetModel, priority, fairnessId, rewrittenBody, setHeaders, responseHeaders, scheduled, running };
+    const decision: TrackedDecision = { targets, destination, incomingModel, targetModel, priority, fairnessId, series, rewrittenBody, setHeaders, responseHeaders, scheduled, running };
     return decision;
   }
 

@@ -314,7 +314,7 @@ export class ExtProcSession {
     this.#headers = NO_HEADERS_MAP;
     const m = this.options.metrics;
     // One lookup of the request's series tuple; every later recording of this request uses it.
-    const series = m.requestSeries(decision.incomingModel, decision.targetModel, decision.fairnessId, decision.priority);
+    const series = decision.series ?? m.requestSeries(decision.incomingModel, decision.targetModel, decision.fairnessId, decision.priority);
     this.#series = series;
     series.requests.inc();
     series.observe(RequestHistogram.RequestSize, forwarded?.length ?? 0);
