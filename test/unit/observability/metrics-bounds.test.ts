@@ -171,6 +171,18 @@ describe('EppMetrics label bounds', () => {
     expect(text).toContain('inference_objective_request_total{model_name="m",target_model_name="m",priority="0"} 1003');
   });
 
+  it('at most 2000 request label tuples: later ones fold into the all-other tuple, under both names', async () => {
+    const m = new EppMetrics();
+    for (let i = 0; i < 1000; i++) for (const tenant of ['t1', 't2', 't3']) count(m, `m${i}`, `m${i}`, tenant);
+    const text = await m.registry.metrics();
+    expect(text.match(/^llm_d_epp_request_total\{/gm)).toHaveLength(2001);
+    expect(text).toContain(`llm_d_epp_request_total{model_name="${OTHER_LABEL}",target_model_name="${OTHER_LABEL}",fairness_id="${OTHER_LABEL}",priority="${OTHER_LABEL}"} 1000`);
+    expect(text).toContain(`inference_objective_request_total{model_name="${OTHER_LABEL}",target_model_name="${OTHER_LABEL}",priority="${OTHER_LABEL}"} 1000`);
+    let legacy = 0;
+    for (const x of text.matchAll(/^inference_objective_request_total\{[^}]*\} (\d+)$/gm)) legacy += Number(x[1]);
+    expect(legacy).toBe(3000);
+  });
+
   it('a fairness id over 256 bytes reports as other and is never stored', async () => {
     const m = new EppMetrics();
     count(m, 'm', 'm', 'x'.repeat(257));
