@@ -309,6 +309,8 @@ export class ExtProcSession {
       // With trailers to follow, the body's last chunk does not end the stream (as Envoy expects).
       if (forwarded !== undefined) for (const m of streamedBody('request', forwarded, !this.#trailersFollow)) this.sink.send(m);
     }
+    // As llm-d, a response counts as streamed when the request asked for it or the response is SSE.
+    this.#streaming = this.#llm?.stream === true;
     // The stream may stay open for minutes of streamed output: keep only what the response phase uses.
     this.#llm = undefined;
     this.#headers = NO_HEADERS_MAP;
@@ -333,7 +335,7 @@ export class ExtProcSession {
       const contentType = headerValue(headerMap, 'content-type') ?? '';
       this.#usage = new UsageTracker();
       this.#usage.start(contentType);
-      this.#streaming = contentType.includes('text/event-stream');
+      if (contentType.includes('text/event-stream')) this.#streaming = true;
       const status = headerValue(headerMap, ':status');
       this.#modelServerError = status !== undefined && status !== '200';
     }

@@ -125,6 +125,16 @@ describe('request metrics through the session', () => {
     expect(text).toContain(`llm_d_epp_request_cached_tokens_count{${LABELS}} 1`);
   });
 
+  it('a request that asked for a stream counts as streamed whatever the response content type says, as llm-d', async () => {
+    const h = harness();
+    h.request('{"model":"m","prompt":"hello","stream":true}');
+    h.clock.t = 30;
+    h.responseHeaders('application/json');
+    h.responseBody('{"choices":[]}', true);
+    const text = await h.metrics.registry.metrics();
+    expect(text).toContain(`llm_d_epp_request_ttft_seconds_count{${LABELS},streaming="true"} 1`);
+  });
+
   it('request processing runs from the request headers to the answer, body upload included', async () => {
     const h = harness();
     const list = [{ key: ':path', raw_value: Buffer.from('/v1/completions') }];
