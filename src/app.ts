@@ -20,6 +20,7 @@ import { healthMethods } from './health/health-methods.js';
 import { EXT_PROC_SERVICE_NAME, HealthState, KNOWN_HEALTH_SERVICES } from './health/health-state.js';
 import { LogLimiter } from './observability/log-limiter.js';
 import type { Logger } from './observability/logger.js';
+import { GrpcStreamMetrics } from './observability/grpc-stream-metrics.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { EppMetrics } from './observability/metrics.js';
 import type { Plugin } from './plugin/plugin.js';
@@ -34,7 +35,7 @@ import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
 import type { KubernetesDiscovery, KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
 import { leaderHealthStatus } from './health/leader-health.js';
-import { resolveModelRewrite } from './kube/model-rewrites.js';
+import { pickModelRewrite } from './kube/model-rewrites.js';
 import { attachDisaggMetrics } from './scheduling/plugins/disagg-profile-handler.js';
 
 export interface PickerOptions {
@@ -68,6 +69,8 @@ export interface PickerOptions {
   readonly poolName: string;
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** `--enable-grpc-stream-metrics`: export llm-d's opt-in ext_proc stream metrics. */
+  readonly enableGrpcStreamMetrics?: boolean;
   readonly fetcher?: MetricsFetcher;
   readonly random?: () => number;
   readonly timers?: Timers;
@@ -121,7 +124,7 @@ function resolvePlugin<T extends Plugin>(
 export async function startPicker(options: PickerOptions): Promise<PickerServer> {
   const { logger } = options;
   const random = options.random ?? Math.random;
-  const metrics = new EppMetrics({ defaultMetrics: true });
+  const metrics = new EppMetrics({ defaultMetrics: true, namespace: 'kubernetes' in options.discovery ? options.discovery.kubernetes.namespace : '' });
   const config = loadConfig(options.config);
   if (config.featureGates.includes('flowControl')) {
     logger.warn('feature gate flowControl: flow control (queueing, fairness) is not implemented in this build; legacy admission applies (sheddable requests get 429 when saturated)');
@@ -148,7 +151,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const prefixProducers = pluginList.filter((p): p is ApproxPrefixCacheProducer => p instanceof ApproxPrefixCacheProducer);
   if (prefixProducers.length > 0) {
     const prefixMetrics = new PrefixCacheMetrics(metrics.registry);
-    for (const p of prefixProducers) p.attachMetrics(prefixMetrics);
+    for (const p of prefixProducers) p.attachMetrics(prefixMetrics.forPlugin(p.typedName, p.index));
     datastore.onChange((snapshot) => {
       for (const p of prefixProducers) p.retainOnly(snapshot.endpoints);
     });
@@ -205,12 +208,20 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     random,
     metrics,
     ...(saturationDetector === undefined ? {} : { saturationDetector }),
-    ...(rewriteRules === undefined ? {} : { modelRewrite: (model: string) => resolveModelRewrite(rewriteRules.modelRewriteRules, model, random) }),
+    ...(rewriteRules === undefined
+      ? {}
+      : {
+          modelRewrite: (model: string) => {
+            const rewrite = pickModelRewrite(rewriteRules.modelRewriteRules, model, random);
+            if (rewrite !== undefined) metrics.modelRewriteDecision(rewrite.rewriteName, model, rewrite.target);
+            return rewrite?.target;
+          },
+        }),
   });
   // Kubernetes discovery un-syncs when its pool is deleted; the datastore never does.
   const health = new HealthState(() => datastore.synced && (kube === undefined || kube.synced));
   const leaderElector = kube?.leaderElection === true ? kube : undefined;
-  const streams = new StreamTracker();
+  const streams = new StreamTracker(options.enableGrpcStreamMetrics === true ? new GrpcStreamMetrics(metrics.registry) : undefined);
   let shuttingDown = false;
   const healthStatus = (service: string) =>
     leaderElector === undefined ? health.status() : leaderHealthStatus(service, health.status() === 'SERVING', leaderElector.leader);

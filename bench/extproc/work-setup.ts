@@ -45,7 +45,7 @@ export function inProcessDirector(options: WorkOptions, directorMetrics: boolean
   const config = loadConfig(options.config === '' ? 'default' : { file: options.config });
   const { scheduler, plugins } = buildScheduler(config, registerBuiltins(), { random: Math.random, now: () => Date.now() }, metrics);
   const prefixMetrics = new PrefixCacheMetrics(metrics.registry);
-  for (const p of plugins.values()) if (p instanceof ApproxPrefixCacheProducer) p.attachMetrics(prefixMetrics);
+  for (const p of plugins.values()) if (p instanceof ApproxPrefixCacheProducer) p.attachMetrics(prefixMetrics.forPlugin(p.typedName, p.index));
   const datastore = new Datastore();
   datastore.setEndpoints(Array.from({ length: 8 }, (_, i) => ({ name: `e${i}`, address: `127.0.0.${i + 1}`, port: 8000, labels: {} })));
   const director = new Director(datastore, scheduler, { disableSubsetFilter: false, random: Math.random, ...(directorMetrics ? { metrics } : {}) });

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { EppMetrics } from '../../src/observability/metrics.js';
+import { RequestHistogram } from '../../src/observability/request-metrics.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,17 +34,15 @@ function name(i: number, tag: string, size: number): string {
   return b.toString('latin1');
 }
 
-/** One request's metric updates, as session.ts and director.ts make them. */
+/** One request's metric updates, as session.ts and director.ts make them (one series tuple per request). */
 function record(m: EppMetrics, model: string, target: string): void {
-  m.requestTotal.labels(model, target, '0').inc();
-  m.inputTokens.labels(model, target).observe(100);
-  m.outputTokens.labels(model, target).observe(50);
-  m.promptCachedTokens.labels(model, target).observe(10);
-  // Versions before the in-flight gauge never set it.
-  const withGauge = m as Partial<{ runningRequestsSeries(model: string): { inc(): void; dec(): void } }>;
-  const running = withGauge.runningRequestsSeries?.(model);
-  running?.inc();
-  running?.dec();
+  const s = m.requestSeries(model, target, 'default-flow', 0);
+  s.requests.inc();
+  s.observe(RequestHistogram.InputTokens, 100);
+  s.observe(RequestHistogram.OutputTokens, 50);
+  s.observe(RequestHistogram.CachedTokens, 10);
+  s.running.inc();
+  s.running.dec();
 }
 
 async function page(m: EppMetrics): Promise<string> {

@@ -11,6 +11,8 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/errors.js';
 import type { GaugeSeries } from '../observability/hot-metrics.js';
 import type { RunningRequestsMetrics } from '../observability/metrics.js';
+import type { RequestSeries } from '../observability/request-metrics.js';
+import { fairnessIdOf } from '../request/fairness-id.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { rewriteModel } from '../request/model-rewrite.js';
 import { CycleState } from '../scheduling/cycle-state.js';
@@ -45,6 +47,10 @@ export interface RoutingDecision {
   readonly incomingModel: string;
   readonly targetModel: string;
   readonly priority: number;
+  /** The request's fairness id (`default-flow` when it names none): the `fairness_id` metric label. */
+  readonly fairnessId: string;
+  /** The request's metric series, when the director looked them up (so the protocol edge need not again). */
+  readonly series?: RequestSeries;
   /** The rewritten body, or undefined to forward the client's bytes unchanged. */
   readonly rewrittenBody: Buffer | undefined;
   /** Headers the plugins set on the forwarded request (lower-case names). */
@@ -71,7 +77,7 @@ export interface DirectorOptions {
    * otherwise (InferenceModelRewrite rules); undefined = unchanged.
    */
   readonly modelRewrite?: (model: string) => string | undefined;
-  /** `inference_objective_running_requests`: +1 per routed request, −1 once when it is released. */
+  /** `llm_d_epp_request_running`: +1 per routed request with a model name, −1 once when it is released. */
   readonly metrics?: RunningRequestsMetrics;
 }
 
@@ -163,10 +169,13 @@ export class Director implements RequestRouter {
     // Only the first target receives the request; the rest are fallbacks for the data plane's retries.
     const first = targets[0];
     if (first !== undefined) first.inFlight++;
+    const fairnessId = fairnessIdOf(input.headers);
     // The series object itself travels with the decision, so the decrement hits the one incremented.
-    const running = this.options.metrics?.runningRequestsSeries(incomingModel);
+    // As llm-d, requests without a model name (body-less ones) are not counted as running.
+    const series = incomingModel === '' ? undefined : this.options.metrics?.requestSeries(incomingModel, targetModel, fairnessId, priority);
+    const running = series?.running;
     running?.inc();
-    const decision: TrackedDecision = { targets, destination, incomingModel, targetModel, priority, rewrittenBody, setHeaders, responseHeaders, scheduled, running };
+    const decision: TrackedDecision = { targets, destination, incomingModel, targetModel, priority, fairnessId, series, rewrittenBody, setHeaders, responseHeaders, scheduled, running };
     return decision;
   }
 

@@ -6,6 +6,7 @@
  */
 import { InternalError } from '../errors/errors.js';
 import type { GrpcCallHandler, GrpcMethod, GrpcServerCall } from '../grpc/grpc-server-call.js';
+import type { GrpcStatusName, StreamMetrics } from '../observability/grpc-stream-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import { EXTERNAL_PROCESSOR_SERVICE, type ProcessingRequest__Output, type ProcessingResponse } from './proto.js';
 import { immediateError } from './responses.js';
@@ -16,6 +17,8 @@ import { ExtProcSession, type ResponseSink, type SessionOptions } from './sessio
 export class StreamTracker {
   active = 0;
   total = 0;
+  /** `--enable-grpc-stream-metrics`: the opt-in stream metrics, when enabled. */
+  constructor(readonly streamMetrics?: StreamMetrics) {}
 }
 
 /** What a stream handler drives: one session per ext_proc stream. */
@@ -38,6 +41,7 @@ class ProcessStream implements GrpcCallHandler<ProcessingRequest__Output>, Respo
   readonly #tracker: StreamTracker;
   readonly #label: string;
   #finished = false;
+  readonly #startedAt: number;
 
   constructor(call: ProcessCall, createSession: (sink: ResponseSink) => StreamSession, logger: Logger, tracker: StreamTracker, label: string) {
     this.#call = call;
@@ -46,6 +50,7 @@ class ProcessStream implements GrpcCallHandler<ProcessingRequest__Output>, Respo
     this.#label = label;
     tracker.active++;
     tracker.total++;
+    this.#startedAt = tracker.streamMetrics?.started() ?? 0;
     this.#session = createSession(this);
   }
 
@@ -56,7 +61,7 @@ class ProcessStream implements GrpcCallHandler<ProcessingRequest__Output>, Respo
   /** The session is done with the stream: close it (OK status) and release the session. */
   end(): void {
     this.#call.end();
-    this.#finish();
+    this.#finish('OK');
   }
 
   onMessage(msg: ProcessingRequest__Output): void {
@@ -72,19 +77,20 @@ class ProcessStream implements GrpcCallHandler<ProcessingRequest__Output>, Respo
 
   /** The data plane half-closed: nothing more will come; close our side too. */
   onHalfClose(): void {
-    this.#finish();
+    this.#finish('OK');
     this.#call.end();
   }
 
   /** Envoy ends every stream with RST_STREAM (CANCELLED), even on success: a normal end. */
   onCancel(): void {
-    this.#finish();
+    this.#finish('Canceled');
   }
 
-  #finish(): void {
+  #finish(code: GrpcStatusName): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#tracker.active--;
+    this.#tracker.streamMetrics?.finished(this.#startedAt, code);
     this.#session.onStreamEnd();
   }
 }

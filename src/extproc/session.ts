@@ -16,6 +16,8 @@ import { DeadlineExceededError, PayloadTooLargeError, ProtocolViolationError, Se
 import type { LogLimiter } from '../observability/log-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { EppMetrics } from '../observability/metrics.js';
+import { RequestHistogram, type RequestSeries } from '../observability/request-metrics.js';
+import { fairnessIdOf } from '../request/fairness-id.js';
 import type { RequestParser } from '../request/request-parser.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { LARGE_BODY_BYTES } from '../request/parse-pool.js';
@@ -64,6 +66,8 @@ export interface SessionOptions {
   readonly shuttingDown?: () => boolean;
   /** Limits "request rejected" log lines below debug verbosity (clients can trigger them at will). */
   readonly rejectionLog?: LogLimiter;
+  /** Monotonic milliseconds for the latency metrics (default `performance.now`; injected by tests). */
+  readonly now?: () => number;
 }
 
 const enum Phase {
@@ -96,6 +100,16 @@ export class ExtProcSession {
   #trailersFollow = false;
   #deadline: unknown;
   #usage: UsageTracker | undefined;
+  readonly #now: () => number;
+  // Request metrics: times are #now() milliseconds, -1 = not yet.
+  #receivedAt = -1;
+  #series: RequestSeries | undefined;
+  #streaming = false;
+  #modelServerError = false;
+  #firstByteAt = -1;
+  #lastChunkAt = -1;
+  #responseBytes = 0;
+  #responseWorkMs = 0;
 
   constructor(
     private readonly sink: ResponseSink,
@@ -103,6 +117,7 @@ export class ExtProcSession {
   ) {
     this.#mode = options.defaultBodyMode;
     this.#responseMode = options.defaultBodyMode;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Handles one message. Never throws: failures become an immediate response on this stream. */
@@ -117,6 +132,11 @@ export class ExtProcSession {
 
   /** The stream ended (client half-close, cancel or error): release what the request holds. */
   onStreamEnd(): void {
+    // As llm-d, also for streams aborted mid-response: the time spent is spent.
+    if (this.#responseWorkMs > 0) this.options.metrics.observeResponseProcessing(this.#responseWorkMs);
+    this.#responseWorkMs = 0;
+    if (this.#modelServerError && this.#series !== undefined) this.#series.error('ModelServerError');
+    this.#modelServerError = false;
     this.#clearDeadline();
     this.#chunks = [];
     this.#phase = Phase.Closed;
@@ -162,6 +182,7 @@ export class ExtProcSession {
 
   #onRequestHeaders(headerMap: Parameters<typeof headerMapToMap>[0], endOfStream: boolean): void {
     if (this.#phase !== Phase.AwaitingHeaders) throw new ProtocolViolationError('request headers received twice');
+    this.#receivedAt = this.#now();
     this.#headers = headerMapToMap(headerMap);
     const id = this.#headers.get(REQUEST_ID_HEADER);
     if (id === undefined || id.length === 0) {
@@ -173,7 +194,7 @@ export class ExtProcSession {
     }
     if (endOfStream) {
       this.#phase = Phase.Deciding;
-      this.#decide(undefined, performance.now());
+      this.#decide(undefined);
       return;
     }
     this.#phase = Phase.CollectingBody;
@@ -197,7 +218,6 @@ export class ExtProcSession {
   }
 
   #finishRequest(): void {
-    const t0 = performance.now();
     this.#phase = Phase.Deciding;
     const parser = this.options.parser;
     const large = this.#bodyBytes >= LARGE_BODY_BYTES && parser.parseLarge !== undefined;
@@ -213,7 +233,7 @@ export class ExtProcSession {
           if (this.#phase !== Phase.Deciding) return;
           this.#llm = llm;
           try {
-            this.#decide(body, t0);
+            this.#decide(body);
           } catch (err) {
             this.#fail(toEppError(err));
           }
@@ -225,7 +245,7 @@ export class ExtProcSession {
       return;
     }
     this.#llm = parser.parse(path, body);
-    this.#decide(body, t0);
+    this.#decide(body);
   }
 
   #armDeadline(): void {
@@ -236,7 +256,7 @@ export class ExtProcSession {
     }, this.options.decisionTimeoutMs);
   }
 
-  #decide(body: Buffer | undefined, t0: number): void {
+  #decide(body: Buffer | undefined): void {
     const result = this.options.router.route({
       requestId: this.#requestId,
       headers: this.#headers,
@@ -246,7 +266,7 @@ export class ExtProcSession {
       subsetHint: this.#subsetHint,
     });
     if (!(result instanceof Promise)) {
-      this.#answer(result, body, t0);
+      this.#answer(result, body);
       return;
     }
     if (this.#deadline === undefined) this.#armDeadline();
@@ -258,7 +278,7 @@ export class ExtProcSession {
           return;
         }
         try {
-          this.#answer(decision, body, t0);
+          this.#answer(decision, body);
         } catch (err) {
           this.#fail(toEppError(err));
         }
@@ -270,7 +290,7 @@ export class ExtProcSession {
     );
   }
 
-  #answer(decision: RoutingDecision, body: Buffer | undefined, t0: number): void {
+  #answer(decision: RoutingDecision, body: Buffer | undefined): void {
     this.#clearDeadline();
     this.#decision = decision;
     this.#phase = Phase.Routed;
@@ -289,12 +309,18 @@ export class ExtProcSession {
       // With trailers to follow, the body's last chunk does not end the stream (as Envoy expects).
       if (forwarded !== undefined) for (const m of streamedBody('request', forwarded, !this.#trailersFollow)) this.sink.send(m);
     }
+    // As llm-d, a response counts as streamed when the request asked for it or the response is SSE.
+    this.#streaming = this.#llm?.stream === true;
     // The stream may stay open for minutes of streamed output: keep only what the response phase uses.
     this.#llm = undefined;
     this.#headers = NO_HEADERS_MAP;
     const m = this.options.metrics;
-    m.requestTotal.labels(decision.incomingModel, decision.targetModel, String(decision.priority)).inc();
-    m.observeProcessing(performance.now() - t0, true);
+    // One lookup of the request's series tuple; every later recording of this request uses it.
+    const series = decision.series ?? m.requestSeries(decision.incomingModel, decision.targetModel, decision.fairnessId, decision.priority);
+    this.#series = series;
+    series.requests.inc();
+    series.observe(RequestHistogram.RequestSize, forwarded?.length ?? 0);
+    m.observeRequestProcessing(this.#now() - this.#receivedAt);
     if (this.options.logger.isLevelEnabled('debug')) {
       this.options.logger.debug(
         { 'x-request-id': boundedText(this.#requestId), model: boundedText(decision.incomingModel), targetModel: boundedText(decision.targetModel), destination: decision.destination },
@@ -304,10 +330,20 @@ export class ExtProcSession {
   }
 
   #onResponseHeaders(headerMap: Parameters<typeof headerMapToMap>[0]): void {
+    const t = this.#now();
     if (this.#decision !== undefined) {
+      const contentType = headerValue(headerMap, 'content-type') ?? '';
       this.#usage = new UsageTracker();
-      this.#usage.start(headerValue(headerMap, 'content-type') ?? '');
+      this.#usage.start(contentType);
+      if (contentType.includes('text/event-stream')) this.#streaming = true;
+      const status = headerValue(headerMap, ':status');
+      this.#modelServerError = status !== undefined && status !== '200';
     }
+    this.#sendResponseHeaders();
+    this.#responseWorkMs += this.#now() - t;
+  }
+
+  #sendResponseHeaders(): void {
     // Streaming (SSE) and buffered responses are both passed through chunk by chunk, so nothing in the
     // response headers changes how the body is handled; plugins may add headers for the client.
     const extra = this.#decision?.responseHeaders;
@@ -321,7 +357,9 @@ export class ExtProcSession {
   }
 
   #onResponseBody(body: Buffer | undefined, endOfStream: boolean): void {
+    const t = this.#now();
     let chunk = body ?? Buffer.alloc(0);
+    if (chunk.length > 0 && this.#series !== undefined) this.#timeChunk(t, chunk.length);
     if (!this.#responseStarted && chunk.length > 0 && this.#decision !== undefined && !this.#released) {
       this.#responseStarted = true;
       this.options.router.firstResponseByte?.(this.#decision);
@@ -330,24 +368,46 @@ export class ExtProcSession {
     const usage = this.#usage;
     if (usage !== undefined) {
       usage.chunk(chunk);
-      if (endOfStream) this.#recordUsage(usage);
+      if (endOfStream) this.#recordUsage(usage, t);
     }
     if (this.#responseMode === 'full-duplex') {
       for (const m of streamedBody('response', chunk, endOfStream)) this.sink.send(m);
     } else if (this.#responseMode !== 'none') {
       this.sink.send(continueBody('response', chunk === body ? undefined : chunk));
     }
+    this.#responseWorkMs += this.#now() - t;
   }
 
-  #recordUsage(tracker: UsageTracker): void {
+  /** First byte, inter-chunk latency (streamed responses) and size, as the model server sent them. */
+  #timeChunk(t: number, bytes: number): void {
+    this.#responseBytes += bytes;
+    if (this.#firstByteAt < 0) this.#firstByteAt = t;
+    if (!this.#streaming) return;
+    if (this.#lastChunkAt >= 0) (this.#series as RequestSeries).observe(RequestHistogram.StreamingItl, (t - this.#lastChunkAt) / 1000);
+    this.#lastChunkAt = t;
+  }
+
+  /** The end of the response (at `completeAt`): llm-d's per-request latency, size and token metrics. */
+  #recordUsage(tracker: UsageTracker, completeAt: number): void {
     this.#usage = undefined;
+    const series = this.#series;
+    if (series === undefined) return;
     const usage = tracker.finish();
-    const d = this.#decision;
-    if (usage === undefined || d === undefined) return;
-    const m = this.options.metrics;
-    m.inputTokens.labels(d.incomingModel, d.targetModel).observe(usage.promptTokens);
-    m.outputTokens.labels(d.incomingModel, d.targetModel).observe(usage.completionTokens);
-    m.promptCachedTokens.labels(d.incomingModel, d.targetModel).observe(usage.cachedTokens);
+    const outputTokens = usage?.completionTokens ?? 0;
+    if (usage !== undefined) {
+      if (usage.promptTokens > 0) series.observe(RequestHistogram.InputTokens, usage.promptTokens);
+      if (outputTokens > 0) series.observe(RequestHistogram.OutputTokens, outputTokens);
+      series.observe(RequestHistogram.CachedTokens, usage.cachedTokens);
+    }
+    series.observe(RequestHistogram.ResponseSize, this.#responseBytes);
+    const e2e = (completeAt - this.#receivedAt) / 1000;
+    if (e2e <= 0) return;
+    series.observe(RequestHistogram.Duration, e2e);
+    if (outputTokens > 0) series.observe(RequestHistogram.Ntpot, e2e / outputTokens);
+    if (this.#firstByteAt < 0) return;
+    const ttft = (this.#firstByteAt - this.#receivedAt) / 1000;
+    series.observe(this.#streaming ? RequestHistogram.TtftStreaming : RequestHistogram.TtftNonStreaming, ttft);
+    if (this.#streaming && outputTokens > 1 && completeAt > this.#firstByteAt) series.observe(RequestHistogram.StreamingTpot, (e2e - ttft) / (outputTokens - 1));
   }
 
   #ownedHeadersPresent(): string[] {
@@ -368,8 +428,12 @@ export class ExtProcSession {
     const d = this.#decision;
     const model = d?.incomingModel ?? this.#llm?.model ?? '';
     const target = d?.targetModel ?? this.#headers.get('x-gateway-model-name-rewrite') ?? model;
-    this.options.metrics.requestErrorTotal.labels(model, target, err.code).inc();
-    if (!answered) this.options.metrics.observeProcessing(0, false);
+    const m = this.options.metrics;
+    const series = this.#series ?? m.requestSeries(model, target, d?.fairnessId ?? fairnessIdOf(this.#headers), d?.priority ?? 0);
+    series.error(err.code);
+    this.#modelServerError = false;
+    // As llm-d, request-phase failures count in the processing time too (they are often the slowest).
+    if (!answered && this.#receivedAt >= 0) m.observeRequestProcessing(this.#now() - this.#receivedAt);
     this.#logRejection(err);
     this.sink.send(immediateError(err));
     this.sink.end();

@@ -93,14 +93,24 @@ export function rewriteModelNames(rules: readonly ModelRewriteRule[]): string[] 
 
 /** The model a request for `model` is rewritten to, or undefined when no rule matches. */
 export function resolveModelRewrite(rules: readonly ModelRewriteRule[], model: string, random: () => number): string | undefined {
+  return pickModelRewrite(rules, model, random)?.target;
+}
+
+/** The rewrite of `model` with the name of the InferenceModelRewrite that chose it (for metrics), or undefined. */
+export function pickModelRewrite(rules: readonly ModelRewriteRule[], model: string, random: () => number): { readonly rewriteName: string; readonly target: string } | undefined {
   const rule = rules.find((r) => r.models.includes(model)) ?? rules.find((r) => r.models.length === 0);
   if (rule === undefined) return undefined;
-  const total = rule.targets.reduce((s, t) => s + t.weight, 0);
-  if (total <= 0) return rule.targets[Math.floor(random() * rule.targets.length)]?.model;
+  const target = weightedTarget(rule.targets, random);
+  return target === undefined ? undefined : { rewriteName: rule.source, target };
+}
+
+function weightedTarget(targets: readonly RewriteTarget[], random: () => number): string | undefined {
+  const total = targets.reduce((s, t) => s + t.weight, 0);
+  if (total <= 0) return targets[Math.floor(random() * targets.length)]?.model;
   let x = random() * total;
-  for (const t of rule.targets) {
+  for (const t of targets) {
     x -= t.weight;
     if (x < 0) return t.model;
   }
-  return rule.targets[rule.targets.length - 1]?.model;
+  return targets[targets.length - 1]?.model;
 }

@@ -39,7 +39,7 @@ abstract class HotMetric<L extends string, S> {
   abstract readonly type: 'counter' | 'gauge' | 'histogram';
   readonly aggregator = 'sum';
   protected readonly series = new Map<string, { labels: Record<string, string>; series: S }>();
-  readonly #labelNames: readonly L[];
+  readonly labelNames: readonly L[];
   readonly #maxSeries: number;
   /** Positions of the bounded labels, and their limiters. */
   readonly #boundedAt: number[] = [];
@@ -50,7 +50,7 @@ abstract class HotMetric<L extends string, S> {
   constructor(decl: MetricDeclaration<L>) {
     this.name = decl.name;
     this.help = decl.help;
-    this.#labelNames = decl.labelNames;
+    this.labelNames = decl.labelNames;
     this.#maxSeries = decl.maxSeries ?? DEFAULT_MAX_SERIES;
     this.#overflow = decl.labelNames.map(() => OVERFLOW_LABEL);
     this.#overflowKey = this.#overflow.join('\u0000');
@@ -86,7 +86,7 @@ abstract class HotMetric<L extends string, S> {
 
   #add(key: string, values: readonly string[]): S {
     const labels: Record<string, string> = {};
-    this.#labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
+    this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
     const series = this.create();
     this.series.set(key, { labels, series });
     return series;
@@ -139,7 +139,7 @@ export class HistogramSeries {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
-  constructor(private readonly bounds: Float64Array) {
+  constructor(readonly bounds: Float64Array) {
     this.counts = new Float64Array(bounds.length + 1);
   }
   observe(value: number): void {

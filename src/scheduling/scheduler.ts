@@ -50,10 +50,17 @@ export class Scheduler {
         results.set(p.name, runner === undefined ? null : runner.run(request, candidates));
       }
     }
+    const metrics = this.metrics;
+    if (metrics === undefined) return this.handler.processResults(request, results);
+    let result: SchedulingResult | undefined;
     try {
-      return this.handler.processResults(request, results);
+      result = this.handler.processResults(request, results);
+      return result;
     } finally {
-      this.metrics?.observeSchedulerE2e(performance.now() - t0);
+      metrics.observeSchedulerE2e(performance.now() - t0);
+      // As llm-d: the endpoint is the primary profile's first target, the one the request goes to.
+      const first = result?.profileResults.get(result.primaryProfileName)?.targets[0];
+      metrics.observeSchedulerAttempt(request.targetModel, first, result === undefined);
     }
   }
 }

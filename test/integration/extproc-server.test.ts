@@ -203,12 +203,15 @@ describe('ext_proc FULL_DUPLEX_STREAMED', () => {
     s.halfClose();
   });
 
-  it('reports the routing in inference_objective_request_total and the processing histogram', async () => {
+  it('reports the routing in llm_d_epp_request_total (and its deprecated twin) and the processing histograms', async () => {
     const text = await picker.metrics.registry.metrics();
+    expect(text).toMatch(/llm_d_epp_request_total\{model_name="m",target_model_name="m",fairness_id="default-flow",priority="0"\} \d+/);
     expect(text).toMatch(/inference_objective_request_total\{model_name="m",target_model_name="m",priority="0"\} \d+/);
+    expect(text).toMatch(/llm_d_epp_request_error_total\{model_name="",target_model_name="",fairness_id="default-flow",priority="0",error_code="BadRequest"\} \d+/);
     expect(text).toMatch(/inference_objective_request_error_total\{model_name="",target_model_name="",error_code="BadRequest"\} \d+/);
-    expect(text).toMatch(/llm_d_router_epp_request_processing_duration_seconds_count\{outcome="routed"\} \d+/);
-    expect(text).toMatch(/inference_extension_scheduler_e2e_duration_seconds_count \d+/);
+    expect(text).toMatch(/^llm_d_epp_request_processing_duration_seconds_count [1-9]\d*$/m);
+    expect(text).toMatch(/^inference_extension_scheduler_e2e_duration_seconds_count [1-9]\d*$/m);
+    expect(text).toMatch(/^llm_d_epp_scheduler_attempts_total\{status="success",target_model_name="m",endpoint_name="[abc]",namespace="",port="800[01]"\} [1-9]/m);
   });
 });
 

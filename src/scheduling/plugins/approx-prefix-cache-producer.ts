@@ -28,7 +28,7 @@ import { ApproxPrefixMatch } from '../../prefix/approx-prefix-match.js';
 import { BlockHasher, HASH_WORDS, NO_HASHES, seedText } from '../../prefix/block-hasher.js';
 import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
 import { PrefixIndex } from '../../prefix/prefix-index.js';
-import type { PrefixCacheMetrics } from '../../prefix/prefix-metrics.js';
+import type { PrefixCacheMetrics, PrefixMatchMetrics } from '../../prefix/prefix-metrics.js';
 import { promptText } from '../../prefix/prompt-text.js';
 import { StateKey } from '../cycle-state.js';
 import { PREFIX_MATCH } from '../prefix-match.js';
@@ -106,7 +106,7 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
   /** The index; exposed for pool maintenance, tests and benchmarks. */
   readonly index = new PrefixIndex();
   readonly #own: StateKey<ApproxPrefixMatch>;
-  #metrics: PrefixCacheMetrics | undefined;
+  #metrics: PrefixMatchMetrics | undefined;
 
   constructor(
     name: string,
@@ -119,9 +119,8 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
   }
 
   /** Reports match ratios and the index size to `metrics` from now on. */
-  attachMetrics(metrics: PrefixCacheMetrics): void {
+  attachMetrics(metrics: PrefixMatchMetrics): void {
     this.#metrics = metrics;
-    metrics.track(this.index);
   }
 
   /** Block size in tokens for a request over `candidates`. */
@@ -191,7 +190,7 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
 export function createApproxPrefixCacheProducerFactory(metrics?: PrefixCacheMetrics): PluginFactory {
   return (name, parameters) => {
     const producer = new ApproxPrefixCacheProducer(name, decodeApproxPrefixCacheParameters(parameters, name));
-    if (metrics !== undefined) producer.attachMetrics(metrics);
+    if (metrics !== undefined) producer.attachMetrics(metrics.forPlugin(producer.typedName, producer.index));
     return producer;
   };
 }

@@ -38,7 +38,7 @@
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { ResourceExhaustedError } from '../../errors/errors.js';
-import type { DisaggDecisionType, DisaggMetrics } from '../../observability/metrics.js';
+import type { DisaggDecisionType, DisaggMetrics, DisaggMetricsSource } from '../../observability/metrics.js';
 import { ConfigError } from '../../config/decode.js';
 import { decodeParameters } from '../../plugin/parameters.js';
 import type { Plugin, TypedName } from '../../plugin/plugin.js';
@@ -172,8 +172,8 @@ export function decisionType(encodeUsed: boolean, prefillUsed: boolean): DisaggD
 }
 
 /** Attaches `metrics` to every disaggregation handler among `plugins` (the composition root calls it). */
-export function attachDisaggMetrics(plugins: Iterable<Plugin>, metrics: DisaggMetrics): void {
-  for (const p of plugins) if (p instanceof DisaggProfileHandler) p.attachDisaggMetrics(metrics);
+export function attachDisaggMetrics(plugins: Iterable<Plugin>, metrics: DisaggMetricsSource): void {
+  for (const p of plugins) if (p instanceof DisaggProfileHandler) p.attachDisaggMetrics(metrics.disaggMetricsFor(p.typedName));
 }
 
 const profileName = z.string().min(1).optional();

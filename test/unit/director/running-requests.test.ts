@@ -1,4 +1,4 @@
-/** `inference_objective_running_requests`: +1 per routed request, −1 exactly once on release. */
+/** `llm_d_epp_request_running` (and its twin `inference_objective_running_requests`): +1 per routed request, −1 exactly once on release. */
 import { describe, expect, it } from 'vitest';
 import { Datastore } from '../../../src/datastore/datastore.js';
 import { Director } from '../../../src/director/director.js';
@@ -18,9 +18,14 @@ function setup(): { director: Director; metrics: EppMetrics } {
   return { director: new Director(datastore, scheduler, { disableSubsetFilter: false, random: () => 0, metrics }), metrics };
 }
 
+/** The gauge by requested model, summed over the other labels; checked against the deprecated twin. */
 async function running(metrics: EppMetrics): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const v of (await metrics.runningRequests.get()).values) out[String(v.labels.model_name)] = v.value;
+  for (const v of (await metrics.runningRequests.get()).values) out[String(v.labels.model_name)] = (out[String(v.labels.model_name)] ?? 0) + v.value;
+  const legacy: Record<string, number> = {};
+  const text = await metrics.registry.metrics();
+  for (const m of text.matchAll(/^inference_objective_running_requests\{model_name="([^"]*)"\} (\S+)$/gm)) legacy[m[1] ?? ''] = Number(m[2]);
+  expect(legacy).toEqual(out);
   return out;
 }
 
@@ -43,12 +48,26 @@ describe('running requests gauge', () => {
     expect(await running(metrics)).toEqual({ a: 0, b: 0 });
   });
 
-  it('counts body-less requests under the empty model', async () => {
+  it('does not count body-less requests (no model name), as llm-d', async () => {
     const { director, metrics } = setup();
     const d = director.route({ requestId: 'r', headers: new Map(), llm: undefined, bodyless: true, subsetHint: undefined });
-    expect(await running(metrics)).toEqual({ '': 1 });
+    expect(await running(metrics)).toEqual({});
     director.release(d);
-    expect(await running(metrics)).toEqual({ '': 0 });
+    expect(await running(metrics)).toEqual({});
+  });
+
+  it('labels the gauge with the target model, fairness id (either header name, default-flow) and priority', async () => {
+    const { director, metrics } = setup();
+    const a = director.route(input('a', [['x-llm-d-inference-fairness-id', 'tenant-1']]));
+    const b = director.route(input('a', [['x-gateway-inference-fairness-id', 'tenant-2']]));
+    const c = director.route(input('a'));
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('llm_d_epp_request_running{model_name="a",target_model_name="a",fairness_id="tenant-1",priority="0"} 1');
+    expect(text).toContain('llm_d_epp_request_running{model_name="a",target_model_name="a",fairness_id="tenant-2",priority="0"} 1');
+    expect(text).toContain('llm_d_epp_request_running{model_name="a",target_model_name="a",fairness_id="default-flow",priority="0"} 1');
+    expect(text).toContain('inference_objective_running_requests{model_name="a"} 3');
+    for (const d of [a, b, c]) director.release(d);
+    expect(await running(metrics)).toEqual({ a: 0 });
   });
 
   it('stays balanced on the bounded label: over-long and past-the-cap names count under other, pinning mid-flight moves nothing', async () => {

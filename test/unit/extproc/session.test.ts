@@ -32,6 +32,7 @@ const decision = (over: Partial<RoutingDecision> = {}): RoutingDecision => ({
   incomingModel: 'm',
   targetModel: 'm',
   priority: 0,
+  fairnessId: 'default-flow',
   rewrittenBody: undefined,
   setHeaders: new Map(),
   responseHeaders: new Map(),

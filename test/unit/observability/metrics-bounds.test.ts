@@ -11,6 +11,7 @@ import { ExtProcSession } from '../../../src/extproc/session.js';
 import { OTHER_LABEL } from '../../../src/observability/bounded-label.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { EppMetrics } from '../../../src/observability/metrics.js';
+import { RequestHistogram } from '../../../src/observability/request-metrics.js';
 import { PassthroughParser } from '../../../src/request/request-parser.js';
 import { endpoint } from '../../helpers/endpoints.js';
 
@@ -29,16 +30,23 @@ function forceGc(): () => void {
 }
 
 /** What one request does to the metrics: the session's counters and histograms, the director's gauge, a P/D decision. */
-function oneRequest(m: EppMetrics, model: string, target: string): void {
-  m.requestTotal.labels(model, target, '0').inc();
-  m.inputTokens.labels(model, target).observe(10);
-  m.outputTokens.labels(model, target).observe(20);
-  m.promptCachedTokens.labels(model, target).observe(5);
-  m.requestErrorTotal.labels(model, target, 'BadRequest').inc();
-  const running = m.runningRequestsSeries(model);
-  running.inc();
-  m.disaggDecision(target, 'decode-only');
-  running.dec();
+function oneRequest(m: EppMetrics, model: string, target: string, fairnessId = 'default-flow'): void {
+  const s = m.requestSeries(model, target, fairnessId, 0);
+  s.requests.inc();
+  s.observe(RequestHistogram.InputTokens, 10);
+  s.observe(RequestHistogram.OutputTokens, 20);
+  s.observe(RequestHistogram.CachedTokens, 5);
+  s.error('BadRequest');
+  s.running.inc();
+  m.disaggMetricsFor(HANDLER).disaggDecision(target, 'decode-only');
+  s.running.dec();
+}
+
+const HANDLER = { type: 'disagg-profile-handler', name: 'pd' };
+
+/** Counts one routed request. */
+function count(m: EppMetrics, model: string, target: string, fairnessId = 'default-flow'): void {
+  m.requestSeries(model, target, fairnessId, 0).requests.inc();
 }
 
 describe('EppMetrics label bounds', () => {
@@ -57,6 +65,7 @@ describe('EppMetrics label bounds', () => {
     expect(grown).toBeLessThan(16 * MB);
     expect(text.length).toBeLessThan(200 * 1024);
     expect(text).not.toContain('aaaaaaaaaaaaaaaa');
+    expect(text).toContain(`llm_d_epp_request_total{model_name="${OTHER_LABEL}",target_model_name="${OTHER_LABEL}",fairness_id="default-flow",priority="0"} 300`);
     expect(text).toContain(`inference_objective_request_total{model_name="${OTHER_LABEL}",target_model_name="${OTHER_LABEL}",priority="0"} 300`);
     expect(text).toContain(`inference_objective_running_requests{model_name="${OTHER_LABEL}"} 0`);
     expect(text).toContain(`llm_d_inference_scheduler_disagg_decision_total{model_name="${OTHER_LABEL}",decision_type="decode-only"} 300`);
@@ -74,6 +83,7 @@ describe('EppMetrics label bounds', () => {
         incomingModel: model,
         targetModel: `${model}-rewritten`,
         priority: 0,
+        fairnessId: 'default-flow',
         rewrittenBody: undefined,
         setHeaders: new Map(),
         responseHeaders: new Map(),
@@ -112,9 +122,9 @@ describe('EppMetrics label bounds', () => {
 
   it('model_name and target_model_name share one cap of 1000 distinct names, across every metric', async () => {
     const m = new EppMetrics();
-    for (let i = 0; i < 500; i++) m.requestTotal.labels(`client-${i}`, `target-${i}`, '0').inc();
-    m.requestTotal.labels('late', 'late', '0').inc();
-    m.inputTokens.labels('target-7', 'late').observe(1);
+    for (let i = 0; i < 500; i++) count(m, `client-${i}`, `target-${i}`);
+    count(m, 'late', 'late');
+    m.requestSeries('target-7', 'late', 'default-flow', 0).observe(RequestHistogram.InputTokens, 1);
     const text = await m.registry.metrics();
     expect(text).toContain('inference_objective_request_total{model_name="client-499",target_model_name="target-499",priority="0"} 1');
     expect(text).toContain(`inference_objective_request_total{model_name="${OTHER_LABEL}",target_model_name="${OTHER_LABEL}",priority="0"} 1`);
@@ -125,10 +135,10 @@ describe('EppMetrics label bounds', () => {
   it('pinned operator names keep their label past the cap; 1000 client names still fit beside them', async () => {
     const m = new EppMetrics();
     m.pinModelNames(['alias', 'real-model']);
-    for (let i = 0; i < 1000; i++) m.requestTotal.labels(`client-${i}`, `client-${i}`, '0').inc();
-    m.requestTotal.labels('alias', 'real-model', '0').inc();
-    m.requestTotal.labels('one-too-many', 'real-model', '0').inc();
-    m.runningRequestsSeries('real-model').inc();
+    for (let i = 0; i < 1000; i++) count(m, `client-${i}`, `client-${i}`);
+    count(m, 'alias', 'real-model');
+    count(m, 'one-too-many', 'real-model');
+    m.requestSeries('real-model', 'real-model', 'default-flow', 0).running.inc();
     const text = await m.registry.metrics();
     expect(text).toContain('inference_objective_request_total{model_name="client-999",target_model_name="client-999",priority="0"} 1');
     expect(text).toContain('inference_objective_request_total{model_name="alias",target_model_name="real-model",priority="0"} 1');
@@ -138,11 +148,48 @@ describe('EppMetrics label bounds', () => {
 
   it('reports an empty model as empty, and disaggregation counters report it as unknown even past the cap', async () => {
     const m = new EppMetrics();
-    for (let i = 0; i < 1000; i++) m.requestTotal.labels(`c${i}`, `c${i}`, '0').inc();
-    m.requestTotal.labels('', '', '0').inc();
-    m.disaggDecision('', 'decode-only');
+    for (let i = 0; i < 1000; i++) count(m, `c${i}`, `c${i}`);
+    count(m, '', '');
+    m.disaggMetricsFor(HANDLER).disaggDecision('', 'decode-only');
     const text = await m.registry.metrics();
     expect(text).toContain('inference_objective_request_total{model_name="",target_model_name="",priority="0"} 1');
     expect(text).toContain('llm_d_inference_scheduler_disagg_decision_total{model_name="unknown",decision_type="decode-only"} 1');
+    expect(text).toContain('llm_d_epp_disagg_decision_total{plugin_name="pd",plugin_type="disagg-profile-handler",model_name="unknown",decision_type="decode-only"} 1');
+  });
+
+  it('fairness_id has its own cap of 1000 distinct values, then other; model names are unaffected by it', async () => {
+    const m = new EppMetrics();
+    for (let i = 0; i < 1000; i++) count(m, 'm', 'm', `tenant-${i}`);
+    count(m, 'm', 'm', 'tenant-late');
+    count(m, 'm', 'm', 'tenant-late-2');
+    count(m, 'm', 'm', 'tenant-3');
+    const text = await m.registry.metrics();
+    expect(text).toContain('llm_d_epp_request_total{model_name="m",target_model_name="m",fairness_id="tenant-3",priority="0"} 2');
+    expect(text).toContain(`llm_d_epp_request_total{model_name="m",target_model_name="m",fairness_id="${OTHER_LABEL}",priority="0"} 2`);
+    expect(text).not.toContain('tenant-late');
+    // The legacy twin has no fairness_id: every tenant sums into its one series.
+    expect(text).toContain('inference_objective_request_total{model_name="m",target_model_name="m",priority="0"} 1003');
+  });
+
+  it('at most 2000 request label tuples: later ones fold into the all-other tuple, under both names', async () => {
+    const m = new EppMetrics();
+    for (let i = 0; i < 1000; i++) for (const tenant of ['t1', 't2', 't3']) count(m, `m${i}`, `m${i}`, tenant);
+    const text = await m.registry.metrics();
+    expect(text.match(/^llm_d_epp_request_total\{/gm)).toHaveLength(2001);
+    expect(text).toContain(`llm_d_epp_request_total{model_name="${OTHER_LABEL}",target_model_name="${OTHER_LABEL}",fairness_id="${OTHER_LABEL}",priority="${OTHER_LABEL}"} 1000`);
+    expect(text).toContain(`inference_objective_request_total{model_name="${OTHER_LABEL}",target_model_name="${OTHER_LABEL}",priority="${OTHER_LABEL}"} 1000`);
+    let legacy = 0;
+    for (const x of text.matchAll(/^inference_objective_request_total\{[^}]*\} (\d+)$/gm)) legacy += Number(x[1]);
+    expect(legacy).toBe(3000);
+  });
+
+  it('a fairness id over 256 bytes reports as other and is never stored', async () => {
+    const m = new EppMetrics();
+    count(m, 'm', 'm', 'x'.repeat(257));
+    count(m, 'm', 'm', 'y'.repeat(256));
+    const text = await m.registry.metrics();
+    expect(text).toContain(`fairness_id="${OTHER_LABEL}",priority="0"} 1`);
+    expect(text).toContain(`fairness_id="${'y'.repeat(256)}",priority="0"} 1`);
+    expect(text).not.toContain('x'.repeat(257));
   });
 });

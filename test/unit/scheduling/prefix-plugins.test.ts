@@ -338,7 +338,8 @@ describe('prefix indexer metrics', () => {
     const prefixMetrics = new PrefixCacheMetrics(promRegistry);
     // As the app wires it: the builtin producer, with metrics attached after the config is built.
     const { scheduler, plugins } = buildScheduler(loadConfig({ text: defaultProfile() }), registerBuiltins(), context, undefined);
-    for (const p of plugins.values()) if (p instanceof ApproxPrefixCacheProducer) p.attachMetrics(prefixMetrics);
+    const producers = [...plugins.values()].filter((p): p is ApproxPrefixCacheProducer => p instanceof ApproxPrefixCacheProducer);
+    for (const p of producers) p.attachMetrics(prefixMetrics.forPlugin(p.typedName, p.index));
     const candidates = pool(4);
     const prompt = doc(8, 64 * 10); // 10 blocks of 16 tokens
     route(scheduler, candidates, completion(prompt));
@@ -350,5 +351,11 @@ describe('prefix indexer metrics', () => {
     expect(text).toMatch(/^inference_extension_prefix_indexer_hit_ratio_bucket\{le="0"\} 1$/m);
     expect(text).toMatch(/^inference_extension_prefix_indexer_hit_bytes_sum 640$/m);
     expect(text).toMatch(/^inference_extension_prefix_indexer_hit_bytes_bucket\{le="1024"\} 2$/m);
+    // The canonical series carry the producer's name and type; the deprecated ones are their sums.
+    const labels = `plugin_name="${producers[0]?.typedName.name ?? ''}",plugin_type="${producers[0]?.typedName.type ?? ''}"`;
+    expect(producers).toHaveLength(1);
+    expect(text).toContain(`llm_d_epp_prefix_indexer_size{${labels}} 10`);
+    expect(text).toContain(`llm_d_epp_prefix_indexer_hit_ratio_count{${labels}} 2`);
+    expect(text).toContain(`llm_d_epp_prefix_indexer_hit_bytes_sum{${labels}} 640`);
   });
 });
