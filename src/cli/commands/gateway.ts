@@ -9,7 +9,7 @@ const DEFAULT_EPP = '127.0.0.1:9002';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
-  { name: 'port', kind: 'int', default: 8080, help: 'port to listen on (0 = any free port)' },
+  { name: 'port', kind: 'port', default: 8080, help: 'port to listen on (0 = any free port)' },
   { name: 'epp', kind: 'string', default: DEFAULT_EPP, help: 'the picker ext_proc address host:port (one pool)' },
   { name: 'pool', kind: 'list', default: [], help: "several pools by the body's model: MODEL=HOST:PORT, repeatable (MODEL * catches the rest); replaces --epp" },
   { name: 'routes-file', kind: 'string', default: '', help: 'several pools by model from a YAML file (routes: [{model, epp, eppTls}]); replaces --epp' },

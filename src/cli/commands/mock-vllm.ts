@@ -93,7 +93,7 @@ export const mockVllmCommand: Command = {
   summary: 'Run a mock vLLM model server (OpenAI API, vLLM /metrics) for demos and tests',
   flags: [
     { name: 'host', kind: 'string', default: '0.0.0.0', help: 'Address to listen on' },
-    { name: 'port', kind: 'int', default: 8000, help: 'Port to listen on, of rank 0 with --data-parallel-size (0 = any free port)' },
+    { name: 'port', kind: 'port', default: 8000, help: 'Port to listen on, of rank 0 with --data-parallel-size (0 = any free port)' },
     { name: 'model', kind: 'string', default: 'Qwen/Qwen2.5-3B-Instruct', help: 'Served model name' },
     {
       name: 'fake-metrics',

@@ -7,8 +7,8 @@ import { UsageError, type Flags, type FlagSpec } from '../flags.js';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'host', kind: 'string', default: '0.0.0.0', help: 'address to listen on' },
-  { name: 'port', kind: 'int', default: 8000, help: 'port the sidecar listens on (0 = any free port)' },
-  { name: 'vllm-port', kind: 'int', default: 8001, help: 'port the local (decode) vLLM listens on' },
+  { name: 'port', kind: 'port', default: 8000, help: 'port the sidecar listens on (0 = any free port)' },
+  { name: 'vllm-port', kind: 'port', default: 8001, help: 'port the local (decode) vLLM listens on' },
   { name: 'vllm-host', kind: 'string', default: '127.0.0.1', help: 'address of the local (decode) vLLM' },
   { name: 'kv-connector', kind: 'string', default: KV_CONNECTOR_NIXLV2, help: 'P/D KV connector protocol; this build supports nixlv2 only' },
   { name: 'connector', kind: 'string', default: '', help: 'deprecated: use --kv-connector' },
