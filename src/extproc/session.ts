@@ -99,6 +99,8 @@ export class ExtProcSession {
   #trailersFollow = false;
   #deadline: unknown;
   #usage: UsageTracker | undefined;
+  /** Trace lines per ext_proc message: decided once per stream, not per message. */
+  readonly #trace: boolean;
 
   constructor(
     private readonly sink: ResponseSink,
@@ -106,6 +108,7 @@ export class ExtProcSession {
   ) {
     this.#mode = options.defaultBodyMode;
     this.#responseMode = options.defaultBodyMode;
+    this.#trace = options.logger.isLevelEnabled('trace');
   }
 
   /** Handles one message. Never throws: failures become an immediate response on this stream. */
@@ -131,8 +134,7 @@ export class ExtProcSession {
   }
 
   #dispatch(msg: ProcessingRequest__Output): void {
-    const logger = this.options.logger;
-    if (logger.isLevelEnabled('trace')) logger.trace({ 'x-request-id': boundedText(this.#requestId), message: msg.request ?? 'none', bytes: messageBytes(msg) }, 'ext_proc message');
+    if (this.#trace) this.options.logger.trace({ 'x-request-id': boundedText(this.#requestId), message: msg.request ?? 'none', bytes: messageBytes(msg) }, 'ext_proc message');
     if (msg.metadata_context !== undefined) this.#subsetHint = readSubsetHint(msg.metadata_context);
     const pc = msg.protocol_config;
     if (pc !== undefined) {
