@@ -10,6 +10,8 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const PREFILLER_HOST_PORT_HEADER = 'x-prefiller-host-port';
 /** E/P/D: the encode endpoints (`ip:port,ip:port`) for multimodal inputs. */
 export const ENCODER_HOSTS_PORTS_HEADER = 'x-encoder-hosts-ports';
+/** P2P KV pull: the peer (`host:port`) holding more of the prompt's cached prefix, for the routing sidecar. */
+export const KV_CACHE_SOURCE_HEADER = 'x-kv-cache-source-host-port';
 /** `envoy.lb` metadata key of the per-endpoint scores (`--emit-endpoint-scores`). */
 export const DESTINATION_SCORES_KEY = 'x-gateway-destination-endpoint-scores';
 /** Sent on a local reply when the picker dropped the request (values: `DropReason`). */
@@ -64,6 +66,7 @@ export const OWNED_REQUEST_HEADERS: readonly string[] = [
   'x-gateway-model-name-rewrite',
   PREFILLER_HOST_PORT_HEADER,
   ENCODER_HOSTS_PORTS_HEADER,
+  KV_CACHE_SOURCE_HEADER,
   'x-data-parallel-host-port',
   // Set by data-parallel-rank-header for multi-engine endpoints; a client must not pin a rank itself.
   'x-data-parallel-rank',

@@ -85,6 +85,14 @@ describe('x-llm-d-inference-objective under saturation (default config, legacy a
     expect(await saturated.picker.metrics.registry.metrics()).toMatch(/inference_objective_request_total\{[^}]*priority="1"\} [1-9]/);
   });
 
+  it('leaves W3C trace context for the data plane to pass on: traceparent and tracestate are neither removed nor rewritten', async () => {
+    const m = routed(await send(idle, { 'x-llm-d-inference-objective': 'chat', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'v=1' }));
+    expect(m).toBeDefined();
+    expect(m?.remove_headers ?? []).not.toEqual(expect.arrayContaining(['traceparent']));
+    expect(m?.remove_headers ?? []).not.toEqual(expect.arrayContaining(['tracestate']));
+    expect(m?.set_headers?.map((o) => o.header?.key)).not.toEqual(expect.arrayContaining(['traceparent']));
+  });
+
   it('routes the same sheddable request when the pool is not saturated', async () => {
     expect(routed(await send(idle, { 'x-llm-d-inference-objective': 'batch' }))).toBeDefined();
   });
