@@ -16,7 +16,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'streaming', kind: 'bool', default: true, help: "GIE bbr's flag: --streaming=false is --request-body-mode=buffered" },
   { name: 'health-checking', kind: 'bool', default: false, help: 'also serve gRPC health on the ext_proc port' },
   { name: 'drain-timeout', kind: 'duration', default: 30_000, help: 'on SIGTERM, how long live streams may finish before the server stops' },
-  { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 1 warn, 2 info, 3 debug (per request), 4 trace' },
+  { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 1 warn, 2 info, 4 debug (per request), 5 trace' },
 ];
 
 export const bbrCommand: Command = {
