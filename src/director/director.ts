@@ -11,6 +11,7 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/errors.js';
 import { aliasedHeader, DEFAULT_FAIRNESS_ID, FAIRNESS_ID_HEADER, MODEL_NAME_REWRITE_HEADER, OBJECTIVE_HEADER } from '../extproc/headers.js';
 import type { Logger } from '../observability/logger.js';
+import { boundedText } from '../util/bounded-text.js';
 import type { GaugeSeries } from '../observability/hot-metrics.js';
 import type { RunningRequestsMetrics } from '../observability/metrics.js';
 import type { LLMRequest } from '../request/llm-request.js';
@@ -141,7 +142,7 @@ export class Director implements RequestRouter {
       if (priority < 0 && detector !== undefined) {
         const saturation = detector.saturation(candidates);
         const logger = this.options.logger;
-        if (logger?.isLevelEnabled('trace') === true) logger.trace({ 'x-request-id': input.requestId, objective, priority, saturation }, 'legacy admission: sheddable request');
+        if (logger?.isLevelEnabled('trace') === true) logger.trace({ 'x-request-id': boundedText(input.requestId), objective: boundedText(objective), priority, saturation }, 'legacy admission: sheddable request');
         if (saturation >= 1) throw new ResourceExhaustedError('system saturated, sheddable request dropped');
       }
       if (llm !== undefined) {

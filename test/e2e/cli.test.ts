@@ -20,7 +20,7 @@ describe('epp CLI', () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/serve[\s\S]*gateway[\s\S]*mock-vllm[\s\S]*demo/);
     const serve = await epp(['serve', '--help']);
-    expect(serve.stdout).toContain('--grpc-port int');
+    expect(serve.stdout).toContain('--grpc-port port');
   });
 
   it('exits 2 with a clear message on usage errors', async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { generate } from 'selfsigned';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PickerServer } from '../../src/app.js';
 import { tlsPolicy } from '../../src/extproc/tls-policy.js';
 import { startTestPicker, writeEndpointsFile } from '../helpers/picker.js';
@@ -21,6 +21,7 @@ const FILE = 'endpoints:\n  - {name: a, address: 127.0.0.171, port: 8000}\n';
 
 interface Pki {
   readonly ca: string;
+  readonly caKey: string;
   readonly server: { cert: string; key: string };
   readonly client: { cert: string; key: string };
   readonly rogue: { cert: string; key: string };
@@ -42,6 +43,7 @@ async function makePki(): Promise<Pki> {
   const rogue = await generate([{ name: 'commonName', value: 'rogue-ca' }], { keySize: 2048, algorithm: 'sha256', clientCertificate: { cn: 'intruder' } });
   return {
     ca: ca.cert,
+    caKey: ca.private,
     server: { cert: server.cert, key: server.private },
     client: { cert: ca.clientcert ?? '', key: ca.clientprivate ?? '' },
     rogue: { cert: rogue.clientcert ?? '', key: rogue.clientprivate ?? '' },
@@ -128,6 +130,30 @@ describe('/metrics over TLS', () => {
         s.on('error', reject);
       }),
     ).rejects.toThrow();
+  });
+
+  it('reloads the metrics certificate when the directory changes, as the reference\'s metrics server does', async () => {
+    const dir = certDir(pki.server);
+    const p = await picker({ metricsTls: { certDir: dir, clientCaFile: '' } });
+    const servedCn = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: p.metricsPort, ca: pki.ca, servername: 'localhost' }, () => {
+          const cn = s.getPeerCertificate().subject.CN;
+          s.end();
+          resolve(Array.isArray(cn) ? cn.join(',') : cn);
+        });
+        s.on('error', reject);
+      });
+    expect(await servedCn()).toBe('localhost');
+    const renewed = await generate([{ name: 'commonName', value: 'renewed' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      ca: { key: pki.caKey, cert: pki.ca },
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
+    });
+    writeFileSync(join(dir, 'tls.key'), renewed.private);
+    writeFileSync(join(dir, 'tls.crt'), renewed.cert);
+    await vi.waitFor(async () => expect(await servedCn()).toBe('renewed'), { timeout: 5000, interval: 100 });
   });
 
   it('refuses to start when the certificate directory lacks tls.crt', async () => {
