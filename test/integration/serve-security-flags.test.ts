@@ -140,7 +140,7 @@ describe('/metrics over TLS', () => {
         const s = connect({ host: '127.0.0.1', port: p.metricsPort, ca: pki.ca, servername: 'localhost' }, () => {
           const cn = s.getPeerCertificate().subject.CN;
           s.end();
-          resolve(Array.isArray(cn) ? cn.join(',') : cn);
+          resolve(Array.isArray(cn) ? cn.join(',') : (cn ?? ''));
         });
         s.on('error', reject);
       });
