@@ -15,13 +15,14 @@ import { extProcMethod, StreamTracker } from './extproc/service.js';
 import type { BodyMode, Timers } from './extproc/session.js';
 import { CertReloader } from './extproc/cert-reloader.js';
 import { loadCertificate, selfSignedCertificate, type KeyPair } from './extproc/tls.js';
+import type { TlsPolicy } from './extproc/tls-policy.js';
 import { GrpcServer } from './grpc/grpc-server.js';
 import { healthMethods } from './health/health-methods.js';
 import { EXT_PROC_SERVICE_NAME, HealthState, KNOWN_HEALTH_SERVICES } from './health/health-state.js';
 import { LogLimiter } from './observability/log-limiter.js';
 import type { Logger } from './observability/logger.js';
 import { GrpcStreamMetrics } from './observability/grpc-stream-metrics.js';
-import { startMetricsServer } from './observability/metrics-server.js';
+import { loadMetricsTls, startMetricsServer } from './observability/metrics-server.js';
 import { EppMetrics } from './observability/metrics.js';
 import type { Plugin } from './plugin/plugin.js';
 import { PrefixCacheMetrics } from './prefix/prefix-metrics.js';
@@ -76,6 +77,16 @@ export interface PickerOptions {
   readonly timers?: Timers;
   /** Reuse a certificate (tests) instead of generating one. */
   readonly keyPair?: KeyPair;
+  /** Send the primary profile's per-endpoint scores in `envoy.lb` metadata (`--emit-endpoint-scores`). */
+  readonly emitEndpointScores?: boolean;
+  /** Largest ext_proc message received (`--grpc-max-recv-msg-size`); default: the body limit plus 1 MiB. */
+  readonly grpcMaxReceiveBytes?: number;
+  /** Largest ext_proc message sent (`--grpc-max-send-msg-size`); default: no limit. */
+  readonly grpcMaxSendBytes?: number;
+  /** `--tls-min-version` / `--tls-cipher-suites` for the ext_proc port (and as a floor for /metrics TLS). */
+  readonly tlsPolicy?: TlsPolicy;
+  /** TLS on /metrics: `--metrics-cert-dir` (tls.crt, tls.key), `--metrics-client-ca-file` ('' = no client certificates). */
+  readonly metricsTls?: { readonly certDir: string; readonly clientCaFile: string };
 }
 
 export interface PickerServer {
@@ -207,6 +218,9 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     disableSubsetFilter: options.disableSubsetFilter,
     random,
     metrics,
+    logger,
+    // Scores are copied per request only when something will read them.
+    recordScores: options.emitEndpointScores === true || logger.isLevelEnabled('debug'),
     ...(saturationDetector === undefined ? {} : { saturationDetector }),
     ...(rewriteRules === undefined
       ? {}
@@ -234,7 +248,14 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   let extProcServer: GrpcServer | undefined;
   try {
     const keyPair = options.secureServing ? (options.keyPair ?? (options.certPath !== '' ? loadCertificate(options.certPath) : await selfSignedCertificate())) : undefined;
-    extProcServer = new GrpcServer({ logger, label: 'ext_proc', maxReceiveMessageBytes: options.maxRequestBodyBytes + MIB, tls: keyPair });
+    const policy = options.tlsPolicy ?? {};
+    extProcServer = new GrpcServer({
+      logger,
+      label: 'ext_proc',
+      maxReceiveMessageBytes: options.grpcMaxReceiveBytes ?? options.maxRequestBodyBytes + MIB,
+      ...(options.grpcMaxSendBytes === undefined ? {} : { maxSendMessageBytes: options.grpcMaxSendBytes }),
+      tls: keyPair === undefined ? undefined : { ...keyPair, ...policy },
+    });
     extProcServer.addMethod(
       extProcMethod(
         {
@@ -248,6 +269,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
           timers: options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
           shuttingDown: () => shuttingDown,
           rejectionLog: new LogLimiter(10, 60_000, () => performance.now()),
+          emitEndpointScores: options.emitEndpointScores === true,
         },
         streams,
       ),
@@ -257,19 +279,27 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     const extProc = extProcServer;
     metrics.attachTransport(extProc.transport);
     if (keyPair !== undefined && options.certPath !== '' && options.enableCertReload === true) {
-      const reloader = new CertReloader({ dir: options.certPath, apply: (pair) => extProc.setSecureContext(pair), logger });
+      const reloader = new CertReloader({ dir: options.certPath, apply: (pair) => extProc.setSecureContext({ ...pair, ...policy }), logger });
       reloader.start();
       started.push({ close: () => Promise.resolve(reloader.close()) });
     }
     const grpcHealthPort = await healthServer.listen(options.host, options.grpcHealthPort);
     let metricsPort = -1;
     if (options.metricsPort >= 0) {
-      const m = await startMetricsServer(metrics.registry, options.host, options.metricsPort);
+      const mt = options.metricsTls;
+      const tls = mt === undefined ? undefined : { ...loadMetricsTls(mt.certDir, mt.clientCaFile), ...policy };
+      const m = await startMetricsServer(metrics.registry, options.host, options.metricsPort, tls);
       metricsPort = m.port;
       started.push(m);
+      if (mt !== undefined) {
+        // The reference's metrics server watches its certificate directory; so does this one.
+        const reloader = new CertReloader({ dir: mt.certDir, apply: (pair) => m.setCertificate(pair), logger });
+        reloader.start();
+        started.push({ close: () => Promise.resolve(reloader.close()) });
+      }
     }
     logger.info(
-      { grpcPort, grpcHealthPort, metricsPort, secureServing: options.secureServing, endpoints: datastore.snapshot.endpoints.length, service: EXT_PROC_SERVICE_NAME },
+      { grpcPort, grpcHealthPort, metricsPort, metricsTls: options.metricsTls !== undefined, secureServing: options.secureServing, endpoints: datastore.snapshot.endpoints.length, service: EXT_PROC_SERVICE_NAME },
       'endpoint picker serving',
     );
 

@@ -1,4 +1,4 @@
-import { formatUsage, parseFlags, Flags, type FlagSpec } from './flags.js';
+import { formatUsage, parseFlags, Flags, UsageError, type FlagSpec } from './flags.js';
 
 /** One `epp` subcommand. `run` resolves when the command has finished (servers: after shutdown). */
 export interface Command {
@@ -14,8 +14,10 @@ export async function runCommand(command: Command, argv: readonly string[], out:
     out(formatUsage(command.name, command.summary, command.flags));
     return;
   }
-  const { values, positional } = parseFlags(command.flags, argv);
-  await command.run(new Flags(values), positional);
+  const { values, positional, given } = parseFlags(command.flags, argv);
+  // No command takes arguments: a word after `--` is as much a mistake as one before it.
+  if (positional.length > 0) throw new UsageError(`epp ${command.name} takes no arguments, got "${positional[0] ?? ''}"`);
+  await command.run(new Flags(values, given), positional);
 }
 
 /**

@@ -2,12 +2,15 @@
  * Command-line flags with Go `flag` semantics, so the reference EPP's arguments work unchanged:
  * `-name` and `--name` are the same flag; values come as `--name=value` or `--name value`; booleans
  * are `--name` (true) or `--name=false` (a bare following word is never taken as a bool's value).
+ * A word that belongs to no flag is a usage error (the reference's commands take no arguments), so
+ * `--secure-serving false` fails instead of silently leaving TLS on.
  */
 import { formatDuration, parseDuration as parseGoDuration } from '../util/duration.js';
 
 export { formatDuration };
 
-export type FlagKind = 'string' | 'int' | 'bool' | 'duration' | 'list';
+/** `port`: an integer in 0–65535 (0 = any free port where a command allows it). */
+export type FlagKind = 'string' | 'int' | 'port' | 'bool' | 'duration' | 'list';
 
 /** One declared flag. `list` flags may repeat and also split on commas. */
 export interface FlagSpec {
@@ -48,6 +51,11 @@ function convert(spec: FlagSpec, text: string): string | number | boolean {
       if (!/^-?\d+$/.test(text)) throw new UsageError(`invalid integer "${text}" for flag --${spec.name}`);
       return Number(text);
     }
+    case 'port': {
+      const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+      if (!(n >= 0 && n <= 65535)) throw new UsageError(`invalid port "${text}" for flag --${spec.name}: want an integer from 0 to 65535`);
+      return n;
+    }
     case 'duration':
       return parseDuration(text);
     default:
@@ -55,28 +63,30 @@ function convert(spec: FlagSpec, text: string): string | number | boolean {
   }
 }
 
-/** Parses `argv` against `specs`; returns values (defaults filled in) and positional arguments. */
-export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]): { values: FlagValues; positional: string[] } {
+/**
+ * Parses `argv` against `specs`; returns values (defaults filled in) and the words after `--`.
+ * Any other word that is not a flag or a flag's value is a usage error.
+ */
+export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]): { values: FlagValues; positional: string[]; given: ReadonlySet<string> } {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const values: FlagValues = {};
   for (const s of specs) if (s.default !== undefined) values[s.name] = s.default;
   const lists = new Map<string, string[]>();
   const positional: string[] = [];
+  const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--') {
       positional.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') {
-      positional.push(arg);
-      continue;
-    }
+    if (!arg.startsWith('-') || arg === '-') throw strayWord(arg, argv[i - 1], byName);
     const body = arg.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq < 0 ? body : body.slice(0, eq);
     const spec = byName.get(name);
     if (spec === undefined) throw new UsageError(`unknown flag: ${arg.slice(0, arg.length - body.length)}${name}`);
+    given.add(name);
     let text: string;
     if (eq >= 0) text = body.slice(eq + 1);
     else if (spec.kind === 'bool') text = 'true';
@@ -95,7 +105,16 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]):
       values[name] = convert(spec, text);
     }
   }
-  return { values, positional };
+  return { values, positional, given };
+}
+
+/** The error for a word no flag takes; after a bare bool flag, it says how to give the bool a value. */
+function strayWord(word: string, previous: string | undefined, byName: ReadonlyMap<string, FlagSpec>): UsageError {
+  const prevName = previous !== undefined && previous.startsWith('-') && !previous.includes('=') ? previous.replace(/^--?/, '') : undefined;
+  if (prevName !== undefined && byName.get(prevName)?.kind === 'bool') {
+    return new UsageError(`unexpected argument "${word}" after --${prevName}: a boolean flag takes its value as --${prevName}=${word}`);
+  }
+  return new UsageError(`unexpected argument "${word}": flags are written --name=value or --name value`);
 }
 
 /** Renders a usage table for `--help`. */
@@ -110,7 +129,10 @@ export function formatUsage(command: string, summary: string, specs: readonly Fl
 
 /** Typed accessors over parsed values; a wrong kind is a programming error, not user input. */
 export class Flags {
-  constructor(private readonly values: FlagValues) {}
+  constructor(
+    private readonly values: FlagValues,
+    private readonly explicit: ReadonlySet<string> = new Set(),
+  ) {}
   has(name: string): boolean {
     return this.values[name] !== undefined;
   }
@@ -122,6 +144,10 @@ export class Flags {
     const v = this.values[name];
     if (typeof v !== 'number') throw new Error(`flag --${name} is not numeric`);
     return v;
+  }
+  /** True when the flag was given on the command line (not only defaulted). */
+  given(name: string): boolean {
+    return this.explicit.has(name);
   }
   bool(name: string): boolean {
     return this.values[name] === true;

@@ -9,21 +9,20 @@
 import type { Datastore } from '../datastore/datastore.js';
 import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/errors.js';
+import { aliasedHeader, fairnessIdOf, MODEL_NAME_REWRITE_HEADER, OBJECTIVE_HEADER } from '../extproc/headers.js';
+import type { Logger } from '../observability/logger.js';
+import { boundedText } from '../util/bounded-text.js';
 import type { GaugeSeries } from '../observability/hot-metrics.js';
 import type { RunningRequestsMetrics } from '../observability/metrics.js';
 import type { RequestSeries } from '../observability/request-metrics.js';
-import { fairnessIdOf } from '../request/fairness-id.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { rewriteModel } from '../request/model-rewrite.js';
 import { CycleState } from '../scheduling/cycle-state.js';
 import type { SaturationDetector } from '../scheduling/saturation-detector.js';
 import { reachableCandidates } from '../scheduling/reachable-candidates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
-import type { PreRequestHook, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
+import type { PreRequestHook, ProfileScores, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
 import { subsetCandidates } from './candidates.js';
-
-export const MODEL_REWRITE_HEADER = 'x-gateway-model-name-rewrite';
-export const OBJECTIVE_HEADER = 'x-gateway-inference-objective';
 
 export interface RoutingInput {
   readonly requestId: string;
@@ -46,11 +45,17 @@ export interface RoutingDecision {
   readonly destination: string;
   readonly incomingModel: string;
   readonly targetModel: string;
+  /** The objective the request named (`x-llm-d-inference-objective` or its legacy alias), '' for none. */
+  readonly objective: string;
   readonly priority: number;
-  /** The request's fairness id (`default-flow` when it names none): the `fairness_id` metric label. */
+  /** `x-llm-d-inference-fairness-id` (or its legacy alias), else `default-flow`. Client-controlled and unbounded: bound before use as a label. */
   readonly fairnessId: string;
   /** The request's metric series, when the director looked them up (so the protocol edge need not again). */
   readonly series?: RequestSeries;
+  /** The primary profile's name ('' for a body-less request, which is not scheduled). */
+  readonly profile: string;
+  /** The primary profile's scores, when the director records them (`DirectorOptions.recordScores`) and the profile ran scorers. */
+  readonly scores: ProfileScores | undefined;
   /** The rewritten body, or undefined to forward the client's bytes unchanged. */
   readonly rewrittenBody: Buffer | undefined;
   /** Headers the plugins set on the forwarded request (lower-case names). */
@@ -79,6 +84,10 @@ export interface DirectorOptions {
   readonly modelRewrite?: (model: string) => string | undefined;
   /** `llm_d_epp_request_running`: +1 per routed request with a model name, −1 once when it is released. */
   readonly metrics?: RunningRequestsMetrics;
+  /** Keep the primary profile's scores on each decision (`--emit-endpoint-scores`, debug logs); off, scoring copies nothing. */
+  readonly recordScores?: boolean;
+  /** Admission decisions are logged at trace level. */
+  readonly logger?: Logger;
 }
 
 /** A decision as `Director.route` made it: the gauge series `release` owes a decrement, until paid. */
@@ -108,11 +117,14 @@ export class Director implements RequestRouter {
     const snapshot = this.datastore.snapshot;
     const candidates = subsetCandidates(snapshot, this.options.disableSubsetFilter ? undefined : input.subsetHint);
     if (candidates.length === 0) {
-      throw new ServiceUnavailableError('failed to find endpoint candidates for serving the request');
+      throw new ServiceUnavailableError('failed to find endpoint candidates for serving the request', { dropReason: 'rejected-no-endpoints' });
     }
     const llm = input.llm;
-    const objective = input.headers.get(OBJECTIVE_HEADER);
-    const priority = objective === undefined ? 0 : this.datastore.priorityOf(objective);
+    const objective = aliasedHeader(input.headers, OBJECTIVE_HEADER) ?? '';
+    const priority = objective === '' ? 0 : this.datastore.priorityOf(objective);
+    const fairnessId = fairnessIdOf(input.headers);
+    let profile = '';
+    let scores: ProfileScores | undefined;
     let targets: readonly Endpoint[];
     let incomingModel = '';
     let targetModel = '';
@@ -126,23 +138,30 @@ export class Director implements RequestRouter {
       const e = eligible[Math.floor(this.options.random() * eligible.length)] as Endpoint;
       targets = [e];
     } else {
-      // Legacy admission: only sheddable requests are checked, and only against saturation.
+      // Legacy admission: only sheddable requests are checked, and only against saturation. As the
+      // reference, this 429 carries no dropped-reason header (flow control's rejections do).
       const detector = this.options.saturationDetector;
-      if (priority < 0 && detector !== undefined && detector.saturation(candidates) >= 1) {
-        throw new ResourceExhaustedError('system saturated, sheddable request dropped', { dropReason: 'rejected-saturated' });
+      if (priority < 0 && detector !== undefined) {
+        const saturation = detector.saturation(candidates);
+        const logger = this.options.logger;
+        if (logger?.isLevelEnabled('trace') === true) logger.trace({ 'x-request-id': boundedText(input.requestId), objective: boundedText(objective), priority, saturation }, 'legacy admission: sheddable request');
+        if (saturation >= 1) throw new ResourceExhaustedError('system saturated, sheddable request dropped');
       }
       if (llm !== undefined) {
         incomingModel = llm.model;
         // The reference's order: the gateway's header, then InferenceModelRewrite rules.
-        const header = input.headers.get(MODEL_REWRITE_HEADER);
+        const header = aliasedHeader(input.headers, MODEL_NAME_REWRITE_HEADER);
         const rewrite = header !== undefined && header.length > 0 ? header : this.options.modelRewrite?.(incomingModel);
         targetModel = rewrite !== undefined && rewrite.length > 0 ? rewrite : incomingModel;
       }
-      const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers, state: new CycleState() };
+      const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers, state: new CycleState(), recordScores: this.options.recordScores === true };
       const { hooks } = this.scheduler;
       for (const p of hooks.producers) p.produce(request, candidates);
       const result = this.scheduler.schedule(request, candidates);
-      targets = result.profileResults.get(result.primaryProfileName)?.targets ?? [];
+      profile = result.primaryProfileName;
+      const primary = result.profileResults.get(profile);
+      targets = primary?.targets ?? [];
+      if (primary?.scores !== undefined && primary.scores.scorers.length > 0) scores = primary.scores;
       // Hooks write into one scratch map; a decision gets its own copy only when one set something.
       if (hooks.preRequest.length > 0) {
         const added = this.#scratch;
@@ -169,13 +188,12 @@ export class Director implements RequestRouter {
     // Only the first target receives the request; the rest are fallbacks for the data plane's retries.
     const first = targets[0];
     if (first !== undefined) first.inFlight++;
-    const fairnessId = fairnessIdOf(input.headers);
     // The series object itself travels with the decision, so the decrement hits the one incremented.
     // As llm-d, requests without a model name (body-less ones) are not counted as running.
     const series = incomingModel === '' ? undefined : this.options.metrics?.requestSeries(incomingModel, targetModel, fairnessId, priority);
     const running = series?.running;
     running?.inc();
-    const decision: TrackedDecision = { targets, destination, incomingModel, targetModel, priority, fairnessId, series, rewrittenBody, setHeaders, responseHeaders, scheduled, running };
+    const decision: TrackedDecision = { targets, destination, incomingModel, targetModel, objective, priority, fairnessId, series, profile, scores, rewrittenBody, setHeaders, responseHeaders, scheduled, running };
     return decision;
   }
 

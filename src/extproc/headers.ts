@@ -10,6 +10,50 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const PREFILLER_HOST_PORT_HEADER = 'x-prefiller-host-port';
 /** E/P/D: the encode endpoints (`ip:port,ip:port`) for multimodal inputs. */
 export const ENCODER_HOSTS_PORTS_HEADER = 'x-encoder-hosts-ports';
+/** P2P KV pull: the peer (`host:port`) holding more of the prompt's cached prefix, for the routing sidecar. */
+export const KV_CACHE_SOURCE_HEADER = 'x-kv-cache-source-host-port';
+/** `envoy.lb` metadata key of the per-endpoint scores (`--emit-endpoint-scores`). */
+export const DESTINATION_SCORES_KEY = 'x-gateway-destination-endpoint-scores';
+/** Sent on a local reply when the picker dropped the request (values: `DropReason`). */
+export const DROPPED_REASON_HEADER = 'x-llm-d-request-dropped-reason';
+
+/** The InferenceObjective a request runs under (its priority). */
+export const OBJECTIVE_HEADER = 'x-llm-d-inference-objective';
+/** The flow a request is accounted to; `default-flow` when absent. */
+export const FAIRNESS_ID_HEADER = 'x-llm-d-inference-fairness-id';
+/** The model the request is forwarded as, overriding InferenceModelRewrite rules. */
+export const MODEL_NAME_REWRITE_HEADER = 'x-llm-d-model-name-rewrite';
+/** Latency objectives in milliseconds, for SLO-aware plugins. */
+export const SLO_TTFT_HEADER = 'x-llm-d-slo-ttft-ms';
+export const SLO_TPOT_HEADER = 'x-llm-d-slo-tpot-ms';
+/** The fairness id of a request that names none (the reference's). */
+export const DEFAULT_FAIRNESS_ID = 'default-flow';
+
+/**
+ * The names each request header above was sent under before v0.10, still honoured. When a request
+ * carries both, the current name wins (as the reference's lookup: current first, then aliases).
+ */
+export const LEGACY_HEADER_ALIASES: Readonly<Record<string, string>> = {
+  [OBJECTIVE_HEADER]: 'x-gateway-inference-objective',
+  [FAIRNESS_ID_HEADER]: 'x-gateway-inference-fairness-id',
+  [MODEL_NAME_REWRITE_HEADER]: 'x-gateway-model-name-rewrite',
+  [SLO_TTFT_HEADER]: 'x-slo-ttft-ms',
+  [SLO_TPOT_HEADER]: 'x-slo-tpot-ms',
+};
+
+/** A request header by its current name (lower-case), else by its legacy alias; undefined when neither is present. */
+export function aliasedHeader(headers: ReadonlyMap<string, string>, name: string): string | undefined {
+  const value = headers.get(name);
+  if (value !== undefined) return value;
+  const legacy = LEGACY_HEADER_ALIASES[name];
+  return legacy === undefined ? undefined : headers.get(legacy);
+}
+
+/** The request's fairness id: `x-llm-d-inference-fairness-id` or its legacy alias; absent or empty means `default-flow`. Client-chosen: bound it before use as a label. */
+export function fairnessIdOf(headers: ReadonlyMap<string, string>): string {
+  const value = aliasedHeader(headers, FAIRNESS_ID_HEADER);
+  return value === undefined || value === '' ? DEFAULT_FAIRNESS_ID : value;
+}
 
 /**
  * Headers only the data plane or the picker may set. A client-supplied copy is removed from the
@@ -20,11 +64,15 @@ export const ENCODER_HOSTS_PORTS_HEADER = 'x-encoder-hosts-ports';
 export const OWNED_REQUEST_HEADERS: readonly string[] = [
   SUBSET_KEY,
   'x-gateway-destination-endpoint-served',
+  OBJECTIVE_HEADER,
   'x-gateway-inference-objective',
+  FAIRNESS_ID_HEADER,
   'x-gateway-inference-fairness-id',
+  MODEL_NAME_REWRITE_HEADER,
   'x-gateway-model-name-rewrite',
   PREFILLER_HOST_PORT_HEADER,
   ENCODER_HOSTS_PORTS_HEADER,
+  KV_CACHE_SOURCE_HEADER,
   'x-data-parallel-host-port',
   // Set by data-parallel-rank-header for multi-engine endpoints; a client must not pin a rank itself.
   'x-data-parallel-rank',

@@ -5,7 +5,7 @@
  */
 import type { EppError, ErrorCode } from '../errors/errors.js';
 import type { HeaderValueOption, ProcessingResponse } from './proto.js';
-import { DESTINATION_HEADER, DESTINATION_METADATA_NAMESPACE } from './headers.js';
+import { DESTINATION_HEADER, DESTINATION_METADATA_NAMESPACE, DESTINATION_SCORES_KEY, DROPPED_REASON_HEADER } from './headers.js';
 import { SPLIT_FORM, splitStreamedBody, type SplitFormCarrier } from './streamed-body-codec.js';
 
 /** Largest body chunk sent to the data plane (the reference's margin under 64 KiB proxy limits). */
@@ -25,19 +25,23 @@ export function setHeader(key: string, value: string): HeaderValueOption {
   return { header: { key, raw_value: Buffer.from(value, 'latin1') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 }
 
-/** `dynamic_metadata` carrying the destination under `envoy.lb` (Struct values use camelCase keys on the wire). */
-export function destinationMetadata(destination: string): ProcessingResponse['dynamic_metadata'] {
-  return {
-    fields: {
-      [DESTINATION_METADATA_NAMESPACE]: {
-        structValue: { fields: { [DESTINATION_HEADER]: { stringValue: destination } } },
-      },
-    },
-  };
+/**
+ * `dynamic_metadata` carrying the destination under `envoy.lb` (Struct values use camelCase keys on
+ * the wire) and, when given, the endpoint scores as a struct of `ip:port` → number under
+ * `x-gateway-destination-endpoint-scores` (`--emit-endpoint-scores`).
+ */
+export function destinationMetadata(destination: string, scores?: ReadonlyMap<string, number>): ProcessingResponse['dynamic_metadata'] {
+  const fields: Record<string, { stringValue: string } | { structValue: { fields: Record<string, { numberValue: number }> } }> = { [DESTINATION_HEADER]: { stringValue: destination } };
+  if (scores !== undefined && scores.size > 0) {
+    const byEndpoint: Record<string, { numberValue: number }> = {};
+    for (const [endpoint, score] of scores) byEndpoint[endpoint] = { numberValue: score };
+    fields[DESTINATION_SCORES_KEY] = { structValue: { fields: byEndpoint } };
+  }
+  return { fields: { [DESTINATION_METADATA_NAMESPACE]: { structValue: { fields } } } };
 }
 
 /** The routing answer to the request headers (full-duplex mode, or a body-less request). */
-export function routedHeadersResponse(destination: string, setHeaders: HeaderValueOption[], removeHeaders: string[]): ProcessingResponse {
+export function routedHeadersResponse(destination: string, setHeaders: HeaderValueOption[], removeHeaders: string[], scores?: ReadonlyMap<string, number>): ProcessingResponse {
   return {
     request_headers: {
       response: {
@@ -45,12 +49,12 @@ export function routedHeadersResponse(destination: string, setHeaders: HeaderVal
         header_mutation: { set_headers: [setHeader(DESTINATION_HEADER, destination), ...setHeaders], remove_headers: removeHeaders },
       },
     },
-    dynamic_metadata: destinationMetadata(destination),
+    dynamic_metadata: destinationMetadata(destination, scores),
   };
 }
 
 /** The routing answer on the body response (BUFFERED mode): headers ride on the body's CommonResponse. */
-export function routedBufferedBodyResponse(destination: string, setHeaders: HeaderValueOption[], removeHeaders: string[], body: Buffer | undefined): ProcessingResponse {
+export function routedBufferedBodyResponse(destination: string, setHeaders: HeaderValueOption[], removeHeaders: string[], body: Buffer | undefined, scores?: ReadonlyMap<string, number>): ProcessingResponse {
   return {
     request_body: {
       response: {
@@ -59,7 +63,7 @@ export function routedBufferedBodyResponse(destination: string, setHeaders: Head
         ...(body === undefined ? {} : { body_mutation: { body } }),
       },
     },
-    dynamic_metadata: destinationMetadata(destination),
+    dynamic_metadata: destinationMetadata(destination, scores),
   };
 }
 
@@ -104,7 +108,7 @@ export function trailersResponse(direction: 'request' | 'response'): ProcessingR
 /** An error as Envoy's local reply: status, `inference error: <Code> - <message>` body, and the drop reason header for dropped requests. */
 export function immediateError(err: EppError): ProcessingResponse {
   const headers = [setHeader('content-type', 'text/plain; charset=utf-8')];
-  if (err.dropReason !== undefined) headers.push(setHeader('x-llm-d-request-dropped-reason', err.dropReason));
+  if (err.dropReason !== undefined) headers.push(setHeader(DROPPED_REASON_HEADER, err.dropReason));
   return {
     immediate_response: {
       status: { code: STATUS_BY_CODE[err.code] },

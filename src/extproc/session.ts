@@ -11,18 +11,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestRouter, RoutingDecision } from '../director/director.js';
+import { emittedScores, scoreBreakdown } from '../director/endpoint-scores.js';
 import type { EppError} from '../errors/errors.js';
 import { DeadlineExceededError, PayloadTooLargeError, ProtocolViolationError, ServiceUnavailableError, toEppError } from '../errors/errors.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
-import type { Logger } from '../observability/logger.js';
+import { isVerbose, logVerbose, type Logger } from '../observability/logger.js';
 import type { EppMetrics } from '../observability/metrics.js';
 import { RequestHistogram, type RequestSeries } from '../observability/request-metrics.js';
-import { fairnessIdOf } from '../request/fairness-id.js';
 import type { RequestParser } from '../request/request-parser.js';
 import type { LLMRequest } from '../request/llm-request.js';
 import { LARGE_BODY_BYTES } from '../request/parse-pool.js';
 import { UsageTracker } from '../request/usage-tracker.js';
-import { headerMapToMap, headerValue, OWNED_REQUEST_HEADERS, REQUEST_ID_HEADER, requestPath } from './headers.js';
+import { aliasedHeader, fairnessIdOf, headerMapToMap, headerValue, MODEL_NAME_REWRITE_HEADER, OWNED_REQUEST_HEADERS, REQUEST_ID_HEADER, requestPath } from './headers.js';
 import type { HeaderValueOption, ProcessingRequest__Output, ProcessingResponse } from './proto.js';
 import {
   continueBody,
@@ -64,10 +64,12 @@ export interface SessionOptions {
   readonly timers: Timers;
   /** True once the picker has stopped taking requests (after its drain window): new ones get 503. */
   readonly shuttingDown?: () => boolean;
-  /** Limits "request rejected" log lines below debug verbosity (clients can trigger them at will). */
+  /** Limits "request rejected" log lines below verbose verbosity (clients can trigger them at will). */
   readonly rejectionLog?: LogLimiter;
   /** Monotonic milliseconds for the latency metrics (default `performance.now`; injected by tests). */
   readonly now?: () => number;
+  /** Send the primary profile's per-endpoint scores in `envoy.lb` metadata (`--emit-endpoint-scores`; the director must record them). */
+  readonly emitEndpointScores?: boolean;
 }
 
 const enum Phase {
@@ -110,6 +112,8 @@ export class ExtProcSession {
   #lastChunkAt = -1;
   #responseBytes = 0;
   #responseWorkMs = 0;
+  /** Trace lines per ext_proc message: decided once per stream, not per message. */
+  readonly #trace: boolean;
 
   constructor(
     private readonly sink: ResponseSink,
@@ -118,6 +122,7 @@ export class ExtProcSession {
     this.#mode = options.defaultBodyMode;
     this.#responseMode = options.defaultBodyMode;
     this.#now = options.now ?? (() => performance.now());
+    this.#trace = options.logger.isLevelEnabled('trace');
   }
 
   /** Handles one message. Never throws: failures become an immediate response on this stream. */
@@ -148,6 +153,7 @@ export class ExtProcSession {
   }
 
   #dispatch(msg: ProcessingRequest__Output): void {
+    if (this.#trace) this.options.logger.trace({ 'x-request-id': boundedText(this.#requestId), message: msg.request ?? 'none', bytes: messageBytes(msg) }, 'ext_proc message');
     if (msg.metadata_context !== undefined) this.#subsetHint = readSubsetHint(msg.metadata_context);
     const pc = msg.protocol_config;
     if (pc !== undefined) {
@@ -302,10 +308,11 @@ export class ExtProcSession {
     // A header a plugin sets overwrites the client's copy; only the others need removing.
     const remove = decision.setHeaders.size === 0 ? this.#ownedHeadersPresent() : this.#ownedHeadersPresent().filter((h) => !decision.setHeaders.has(h));
     if (decision.targetModel !== decision.incomingModel) this.#rewriter = new ModelNameRewriter(decision.targetModel, decision.incomingModel);
+    const scores = this.options.emitEndpointScores === true && decision.scores !== undefined ? emittedScores(decision.scores, decision.targets) : undefined;
     if (this.#mode === 'buffered' && body !== undefined) {
-      this.sink.send(routedBufferedBodyResponse(decision.destination, set, remove, decision.rewrittenBody));
+      this.sink.send(routedBufferedBodyResponse(decision.destination, set, remove, decision.rewrittenBody, scores));
     } else {
-      this.sink.send(routedHeadersResponse(decision.destination, set, remove));
+      this.sink.send(routedHeadersResponse(decision.destination, set, remove, scores));
       // With trailers to follow, the body's last chunk does not end the stream (as Envoy expects).
       if (forwarded !== undefined) for (const m of streamedBody('request', forwarded, !this.#trailersFollow)) this.sink.send(m);
     }
@@ -321,12 +328,31 @@ export class ExtProcSession {
     series.requests.inc();
     series.observe(RequestHistogram.RequestSize, forwarded?.length ?? 0);
     m.observeRequestProcessing(this.#now() - this.#receivedAt);
-    if (this.options.logger.isLevelEnabled('debug')) {
-      this.options.logger.debug(
-        { 'x-request-id': boundedText(this.#requestId), model: boundedText(decision.incomingModel), targetModel: boundedText(decision.targetModel), destination: decision.destination },
-        'request routed',
-      );
+    if (isVerbose(this.options.logger)) this.#logRouted(decision);
+  }
+
+  /** One line per routed request at verbose; at debug it also names the profile and the scores of the winner and the runner-up. */
+  #logRouted(decision: RoutingDecision): void {
+    const logger = this.options.logger;
+    const fields: Record<string, unknown> = {
+      'x-request-id': boundedText(this.#requestId),
+      objective: boundedText(decision.objective),
+      priority: decision.priority,
+      model: boundedText(decision.incomingModel),
+      targetModel: boundedText(decision.targetModel),
+      endpoint: decision.destination,
+    };
+    if (!logger.isLevelEnabled('debug')) {
+      logVerbose(logger, fields, 'request routed');
+      return;
     }
+    fields.profile = decision.profile;
+    if (decision.scores !== undefined) {
+      const { winner, runnerUp } = scoreBreakdown(decision.scores, decision.targets[0]);
+      fields.winner = winner;
+      fields.runnerUp = runnerUp ?? null;
+    }
+    logger.debug(fields, 'request routed');
   }
 
   #onResponseHeaders(headerMap: Parameters<typeof headerMapToMap>[0]): void {
@@ -427,7 +453,7 @@ export class ExtProcSession {
     this.#chunks = [];
     const d = this.#decision;
     const model = d?.incomingModel ?? this.#llm?.model ?? '';
-    const target = d?.targetModel ?? this.#headers.get('x-gateway-model-name-rewrite') ?? model;
+    const target = d?.targetModel ?? aliasedHeader(this.#headers, MODEL_NAME_REWRITE_HEADER) ?? model;
     const m = this.options.metrics;
     const series = this.#series ?? m.requestSeries(model, target, d?.fairnessId ?? fairnessIdOf(this.#headers), d?.priority ?? 0);
     series.error(err.code);
@@ -443,8 +469,8 @@ export class ExtProcSession {
   #logRejection(err: EppError): void {
     const { logger, rejectionLog } = this.options;
     const fields = { 'x-request-id': boundedText(this.#requestId), code: err.code, err: boundedText(err.message) };
-    if (logger.isLevelEnabled('debug')) {
-      logger.debug(fields, 'request rejected');
+    if (isVerbose(logger)) {
+      logVerbose(logger, fields, 'request rejected');
       return;
     }
     // Clients trigger these at will: a few lines per kind per minute, with a count of the rest.
@@ -466,6 +492,11 @@ export class ExtProcSession {
     this.#released = true;
     this.options.router.release(this.#decision);
   }
+}
+
+/** The body bytes a message carries (0 for headers and trailers), for trace lines. */
+function messageBytes(msg: ProcessingRequest__Output): number {
+  return msg.request_body?.body?.length ?? msg.response_body?.body?.length ?? 0;
 }
 
 /** The chunks in one buffer over shared memory, which a parse worker reads without another copy. */

@@ -44,6 +44,8 @@ export interface CallTimers {
 
 export interface CallOptions {
   readonly maxReceiveMessageBytes: number;
+  /** Largest message `send` writes; a larger one ends the call with RESOURCE_EXHAUSTED instead. Undefined = no limit. */
+  readonly maxSendMessageBytes?: number | undefined;
   readonly timers: CallTimers;
   /** Called once when the call is over, however it ended (for counters). */
   readonly onDone?: (status: number) => void;
@@ -122,6 +124,7 @@ export class GrpcServerCall<Req, Res> implements H2StreamHandler {
     const split = this.#method.serializeSplit?.(message);
     if (split !== undefined) {
       const { head, tail } = split;
+      if (this.#tooLargeToSend(head.length + tail.length)) return;
       if (!stream.headersSent) stream.sendHeaders(RESPONSE_HEADERS_BLOCK, false);
       // Prefix and head in one small write (copied by the stream), then the tail by reference.
       const prefixed = head.length + 5 <= SPLIT_SCRATCH.length ? SPLIT_SCRATCH.subarray(0, head.length + 5) : Buffer.allocUnsafe(head.length + 5);
@@ -133,6 +136,7 @@ export class GrpcServerCall<Req, Res> implements H2StreamHandler {
     }
     const payload = this.#method.serialize(message);
     const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    if (this.#tooLargeToSend(bytes.length)) return;
     if (!stream.headersSent) stream.sendHeaders(RESPONSE_HEADERS_BLOCK, false);
     PREFIX[0] = 0;
     PREFIX.writeUInt32BE(bytes.length, 1);
@@ -223,6 +227,15 @@ export class GrpcServerCall<Req, Res> implements H2StreamHandler {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Over the send limit: the call ends with RESOURCE_EXHAUSTED (grpc-go's wording) and the handler is cancelled. */
+  #tooLargeToSend(length: number): boolean {
+    const max = this.#options.maxSendMessageBytes;
+    if (max === undefined || length <= max) return false;
+    this.end(GRPC_RESOURCE_EXHAUSTED, `trying to send message larger than max (${length} vs. ${max})`);
+    this.#cancelHandler();
+    return true;
+  }
 
   #deliver(raw: Buffer): void {
     let bytes = raw;

@@ -11,6 +11,7 @@
  * timer can hold → no deadline).
  */
 import type { SecureContextOptions } from 'node:tls';
+import type { H2ServerOptions } from '../h2/h2-server.js';
 import type { H2Limits, H2RequestListener, H2Timers } from '../h2/h2-connection.js';
 import { H2Server, SYSTEM_H2_TIMERS } from '../h2/h2-server.js';
 import type { H2Stream } from '../h2/h2-stream.js';
@@ -27,10 +28,12 @@ export interface GrpcServerOptions {
   readonly label: string;
   /** Largest request message accepted (RESOURCE_EXHAUSTED beyond, before it is buffered). */
   readonly maxReceiveMessageBytes: number;
+  /** Largest response message sent: a larger one ends the call with RESOURCE_EXHAUSTED, as gRPC does. Default: no limit. */
+  readonly maxSendMessageBytes?: number;
   /** Compressed request messages accepted; empty = identity only. */
   readonly acceptEncodings?: readonly Exclude<GrpcEncoding, 'identity'>[];
   readonly limits?: Partial<H2Limits>;
-  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  readonly tls?: H2ServerOptions['tls'];
   readonly timers?: H2Timers;
 }
 
@@ -117,7 +120,7 @@ export class GrpcServer implements H2RequestListener {
       return;
     }
     this.#calls++;
-    const call = new GrpcServerCall(stream, method, encoding, { maxReceiveMessageBytes: this.#options.maxReceiveMessageBytes, timers: this.#timers });
+    const call = new GrpcServerCall(stream, method, encoding, { maxReceiveMessageBytes: this.#options.maxReceiveMessageBytes, maxSendMessageBytes: this.#options.maxSendMessageBytes, timers: this.#timers });
     stream.handler = call;
     call.start(deadline);
     if (endStream) call.onEnd();

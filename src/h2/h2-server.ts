@@ -5,7 +5,7 @@
  * the log). The certificate can be replaced while serving; new handshakes use the new one.
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type SecureContextOptions } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type SecureContextOptions, type SecureVersion } from 'node:tls';
 import type { Logger } from '../observability/logger.js';
 import { LogLimiter } from '../observability/log-limiter.js';
 import { DEFAULT_H2_LIMITS, H2Connection, type H2CloseInfo, type H2Limits, type H2RequestListener, type H2Timers } from './h2-connection.js';
@@ -16,8 +16,8 @@ export interface H2ServerOptions {
   /** Names the server in logs (`ext_proc`, `bbr`). */
   readonly label: string;
   readonly limits?: Partial<H2Limits>;
-  /** PEM certificate and key: TLS with ALPN h2. Undefined = cleartext. */
-  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  /** PEM certificate and key: TLS with ALPN h2, optionally with a minimum version and TLS ≤ 1.2 ciphers. Undefined = cleartext. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly minVersion?: SecureVersion; readonly ciphers?: string } | undefined;
   readonly timers?: H2Timers;
 }
 
@@ -49,7 +49,7 @@ export class H2Server {
     if (options.tls === undefined) {
       this.#server = createNetServer({ noDelay: true }, onSocket);
     } else {
-      const tls = createTlsServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ['h2'] });
+      const tls = createTlsServer({ ...options.tls, ALPNProtocols: ['h2'] });
       tls.on('secureConnection', onSocket);
       tls.on('tlsClientError', (err: Error) => this.#logClose('tls-handshake', err.message, false));
       this.#server = tls;

@@ -33,6 +33,11 @@ export function prefillLegBody(body: Readonly<Body>, limits: readonly string[]):
   return out;
 }
 
+/** `kv_transfer_params.remote_kv_source`: pull the cached prefix from `host`'s OffloadingConnector P2P tier on `port`. */
+export function remoteKvSource(kvRequestId: string, host: string, port: number): Body {
+  return { kv_request_id: kvRequestId, remote_host: host, remote_port: port };
+}
+
 /**
  * The decode leg: the client's body (its own stream settings and token limits) with the prefill
  * response's `kv_transfer_params` (null when the prefiller returned none, which vLLM treats as a

@@ -12,23 +12,29 @@
  *    answers no JSON, it logs a warning and serves the request as a plain local decode; a 400–451
  *    is answered to the client as it is.
  *
+ * With `x-kv-cache-source-host-port` naming a peer and P2P pulls enabled (`--enable-p2p-pull`), the
+ * prefill leg (or, without a prefiller, the local decode) also gets `kv_transfer_params.remote_kv_source`
+ * so vLLM pulls that cached prefix over the OffloadingConnector P2P tier; otherwise the header is
+ * ignored. Either leg may be HTTPS (`--enable-tls`), verified unless `--tls-insecure-skip-verify`.
+ *
  * Everything else (no header, other paths: `/v1/models`, `/metrics`, `/health`, …) is proxied to
- * the local vLLM unchanged, streaming both ways. `x-prefiller-host-port` is never forwarded. A
- * client that disconnects aborts whichever legs are open; every upstream wait is bounded (connect
- * timeout, idle timeout, prefill timeout).
+ * the local vLLM unchanged, streaming both ways. `x-prefiller-host-port` and
+ * `x-kv-cache-source-host-port` are never forwarded. A client that disconnects aborts whichever
+ * legs are open; every upstream wait is bounded (connect timeout, idle timeout, prefill timeout).
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PREFILLER_HOST_PORT_HEADER, REQUEST_ID_HEADER } from '../extproc/headers.js';
+import { KV_CACHE_SOURCE_HEADER, PREFILLER_HOST_PORT_HEADER, REQUEST_ID_HEADER } from '../extproc/headers.js';
 import type { KeyPair } from '../extproc/tls.js';
 import type { Logger } from '../observability/logger.js';
 import { boundedText } from '../util/bounded-text.js';
 import { CachedTokensRewriter } from './cached-tokens.js';
-import { cachedTokensOf, decodeLegBody, isClientError, isObject, prefillLegBody, tokenLimitFields } from './nixlv2.js';
+import { cachedTokensOf, decodeLegBody, isClientError, isObject, prefillLegBody, remoteKvSource, tokenLimitFields } from './nixlv2.js';
 
 /** The KV connectors of the reference; this build implements `nixlv2` only. */
 export const KV_CONNECTOR_NIXLV2 = 'nixlv2';
@@ -52,7 +58,17 @@ export interface PdSidecarOptions {
   readonly maxRequestBodyBytes: number;
   /** TLS on the listener (the reference's `--secure-proxy`); undefined = plain HTTP. */
   readonly tls?: KeyPair;
+  /** HTTPS to the prefiller / to the local model server (`--enable-tls`), and whether to skip verifying its certificate (`--tls-insecure-skip-verify`). */
+  readonly prefillerTls?: LegTls;
+  readonly decoderTls?: LegTls;
+  /** Honour `x-kv-cache-source-host-port` (`--enable-p2p-pull`), pulling from that peer's P2P tier on `p2pConnectorPort`. */
+  readonly p2pPull?: { readonly port: number };
   readonly logger: Logger;
+}
+
+/** HTTPS on one leg. */
+export interface LegTls {
+  readonly insecureSkipVerify: boolean;
 }
 
 /** A running sidecar. */
@@ -81,6 +97,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 interface Target {
   readonly host: string;
   readonly port: number;
+  readonly tls?: LegTls | undefined;
 }
 
 /** `host:port` or `[v6]:port` (the first entry of a comma-separated list), or undefined when malformed. */
@@ -101,7 +118,7 @@ function headerValue(v: string | string[] | undefined): string {
 function forwardHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || k === PREFILLER_HOST_PORT_HEADER) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || k === PREFILLER_HOST_PORT_HEADER || k === KV_CACHE_SOURCE_HEADER) continue;
     out[k] = v;
   }
   return out;
@@ -144,14 +161,16 @@ function sendError(res: ServerResponse, status: number, message: string, type: s
 
 class Sidecar {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 1024 });
+  readonly #tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 1024 });
   readonly #vllm: Target;
 
   constructor(readonly options: PdSidecarOptions) {
-    this.#vllm = { host: options.vllmHost, port: options.vllmPort };
+    this.#vllm = { host: options.vllmHost, port: options.vllmPort, tls: options.decoderTls };
   }
 
   close(): void {
     this.#agent.destroy();
+    this.#tlsAgent.destroy();
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -163,8 +182,10 @@ class Sidecar {
     const pathname = url.split('?', 1)[0] ?? '/';
     const prefiller = headerValue(req.headers[PREFILLER_HOST_PORT_HEADER]).trim();
     const limits = tokenLimitFields(pathname);
+    const source = this.#kvCacheSource(req);
     try {
-      if (prefiller !== '' && req.method === 'POST' && limits !== undefined) await this.#disaggregated(req, res, url, prefiller, limits, abort.signal);
+      if (prefiller !== '' && req.method === 'POST' && limits !== undefined) await this.#disaggregated(req, res, url, prefiller, limits, source, abort.signal);
+      else if (source !== undefined && req.method === 'POST' && limits !== undefined) await this.#decodeWithSource(req, res, url, source, abort.signal);
       else await this.#passThrough(req, res, url, abort.signal);
     } catch (err) {
       if (abort.signal.aborted) return;
@@ -175,12 +196,47 @@ class Sidecar {
     }
   }
 
+  /**
+   * The peer named by `x-kv-cache-source-host-port` when P2P pulls are enabled and it is a valid
+   * `host:port` other than this sidecar's own address; else undefined (the header is then ignored).
+   */
+  #kvCacheSource(req: IncomingMessage): Target | undefined {
+    const raw = headerValue(req.headers[KV_CACHE_SOURCE_HEADER]).trim();
+    if (raw === '' || this.options.p2pPull === undefined) return undefined;
+    const target = parseHostPort(raw);
+    if (target === undefined || raw.includes(',')) {
+      this.options.logger.info({ value: boundedText(raw) }, 'pd-sidecar: ignoring malformed x-kv-cache-source-host-port');
+      return undefined;
+    }
+    const own = req.socket.localAddress;
+    if (own !== undefined && target.port === req.socket.localPort && sameHost(own, target.host)) return undefined;
+    return target;
+  }
+
+  /** A decode-only generation request with a KV cache source: `kv_transfer_params` becomes just the P2P pull (the sidecar owns that field). */
+  async #decodeWithSource(req: IncomingMessage, res: ServerResponse, url: string, source: Target, signal: AbortSignal): Promise<void> {
+    const raw = await readAll(req, this.options.maxRequestBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    if (!isObject(body)) {
+      sendError(res, 400, 'request body must be a JSON object', 'BadRequestError');
+      return;
+    }
+    const pull = { remote_kv_source: remoteKvSource(randomUUID(), source.host, this.options.p2pPull?.port ?? 0) };
+    const decode = Buffer.from(JSON.stringify({ ...body, kv_transfer_params: pull }), 'utf8');
+    await this.#decode(res, url, { ...forwardHeaders(req.headers), 'content-type': 'application/json' }, decode, undefined, signal);
+  }
+
   async #passThrough(req: IncomingMessage, res: ServerResponse, url: string, signal: AbortSignal): Promise<void> {
     const up = await this.#send(this.#vllm, req.method ?? 'GET', url, forwardHeaders(req.headers), req, signal);
     await this.#relay(up, res, undefined);
   }
 
-  async #disaggregated(req: IncomingMessage, res: ServerResponse, url: string, prefiller: string, limits: readonly string[], signal: AbortSignal): Promise<void> {
+  async #disaggregated(req: IncomingMessage, res: ServerResponse, url: string, prefiller: string, limits: readonly string[], source: Target | undefined, signal: AbortSignal): Promise<void> {
     const { logger } = this.options;
     const raw = await readAll(req, this.options.maxRequestBodyBytes);
     let body: unknown;
@@ -197,7 +253,8 @@ class Sidecar {
     const clientRequestId = headerValue(req.headers[REQUEST_ID_HEADER]);
     const requestId = clientRequestId === '' ? randomUUID() : clientRequestId;
     headers[REQUEST_ID_HEADER] = requestId;
-    const target = parseHostPort(prefiller);
+    const parsed = parseHostPort(prefiller);
+    const target = parsed === undefined ? undefined : { ...parsed, tls: this.options.prefillerTls };
     if (target === undefined) {
       logger.warn({ prefiller: boundedText(prefiller) }, 'pd-sidecar: malformed x-prefiller-host-port, decoding locally');
       await this.#decode(res, url, headers, raw, undefined, signal);
@@ -207,7 +264,12 @@ class Sidecar {
     const prefillSignal = AbortSignal.any([signal, AbortSignal.timeout(this.options.prefillTimeoutMs)]);
     let prefill: { status: number; headers: IncomingHttpHeaders; body: Buffer };
     try {
-      const up = await this.#send(target, 'POST', url, { ...headers, 'content-type': 'application/json' }, Buffer.from(JSON.stringify(prefillLegBody(body, limits)), 'utf8'), prefillSignal);
+      const leg = prefillLegBody(body, limits);
+      // The prefiller pulls the cached prefix from the source, unless it is the source itself.
+      if (source !== undefined && !(source.port === target.port && sameHost(source.host, target.host)) && isObject(leg.kv_transfer_params)) {
+        leg.kv_transfer_params.remote_kv_source = remoteKvSource(randomUUID(), source.host, this.options.p2pPull?.port ?? 0);
+      }
+      const up = await this.#send(target, 'POST', url, { ...headers, 'content-type': 'application/json' }, Buffer.from(JSON.stringify(leg), 'utf8'), prefillSignal);
       prefill = { status: up.statusCode ?? 502, headers: up.headers, body: await readAll(up, MAX_PREFILL_RESPONSE_BYTES) };
     } catch (err) {
       if (signal.aborted) throw err;
@@ -265,7 +327,22 @@ class Sidecar {
     const { connectTimeoutMs, idleTimeoutMs } = this.options;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const outHeaders = Buffer.isBuffer(body) ? { ...headers, 'content-length': body.length } : headers;
-      const req = httpRequest({ host: target.host, port: target.port, method, path, headers: outHeaders, agent: this.#agent, signal });
+      const tls = target.tls;
+      const req =
+        tls === undefined
+          ? httpRequest({ host: target.host, port: target.port, method, path, headers: outHeaders, agent: this.#agent, signal })
+          : httpsRequest({
+              host: target.host,
+              port: target.port,
+              method,
+              path,
+              headers: outHeaders,
+              agent: this.#tlsAgent,
+              signal,
+              rejectUnauthorized: !tls.insecureSkipVerify,
+              // No SNI for an IP address (RFC 6066); a name is sent as the server name.
+              ...(isIP(target.host) === 0 ? { servername: target.host } : {}),
+            });
       const connectTimer = setTimeout(() => req.destroy(new UpstreamTimeoutError(`no connection to ${target.host}:${target.port} within ${connectTimeoutMs} ms`)), connectTimeoutMs);
       const connected = (): void => clearTimeout(connectTimer);
       req.on('socket', (socket: Socket) => {
@@ -285,6 +362,12 @@ class Sidecar {
       else body.pipe(req);
     });
   }
+}
+
+/** Whether two host strings name the same address (IPv4-mapped IPv6 folded). */
+function sameHost(a: string, b: string): boolean {
+  const norm = (h: string): string => h.replace(/^::ffff:/i, '').toLowerCase();
+  return norm(a) === norm(b);
 }
 
 /** Starts the sidecar; resolves once it listens. */

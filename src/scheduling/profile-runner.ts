@@ -2,7 +2,7 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import type { SchedulerMetrics } from '../observability/metrics.js';
 import { reachableCandidates } from './reachable-candidates.js';
 import type { Plugin } from '../plugin/plugin.js';
-import type { Filter, ProfileResult, ProfileSpec, SchedulingRequest } from './types.js';
+import type { Filter, ProfileResult, ProfileScores, ProfileSpec, SchedulingRequest } from './types.js';
 
 /**
  * Runs one profile: filters in order (an empty result fails the profile), then drops unreachable
@@ -50,6 +50,7 @@ export class ProfileRunner {
     total.fill(0);
     if (metrics !== undefined) t = performance.now();
     const scorers = profile.scorers;
+    const recorded: ProfileScores['scorers'][number][] | undefined = request.recordScores === true ? [] : undefined;
     for (let k = 0; k < scorers.length; k++) {
       const { scorer, weight } = scorers[k] as ProfileSpec['scorers'][number];
       scratch.fill(0);
@@ -58,12 +59,18 @@ export class ProfileRunner {
       for (let i = 0; i < n; i++) {
         const s = scratch[i] ?? 0;
         // NaN (a scorer bug) counts as 0 rather than poisoning the sum.
-        total[i] = (total[i] ?? 0) + weight * (s > 1 ? 1 : s >= 0 ? s : 0);
+        const clamped = s > 1 ? 1 : s >= 0 ? s : 0;
+        scratch[i] = clamped;
+        total[i] = (total[i] ?? 0) + weight * clamped;
       }
+      if (recorded !== undefined) recorded.push({ name: scorer.typedName.name, weight, scores: scratch.slice() });
     }
+    // Copied before the picker runs: the buffers are reused by the next cycle.
+    const scores: ProfileScores | undefined = recorded === undefined ? undefined : { candidates: current, totals: total.slice(), scorers: recorded };
     const targets = profile.picker.pick(request, current, total);
     if (metrics !== undefined) observe(metrics, 'Picker', profile.picker, t);
-    return targets.length === 0 ? null : { targets };
+    if (targets.length === 0) return null;
+    return scores === undefined ? { targets } : { targets, scores };
   }
 }
 

@@ -17,6 +17,11 @@ export interface SchedulingRequest {
   readonly headers: ReadonlyMap<string, string>;
   /** Per-request data written by data producers, read by scorers and hooks. */
   readonly state: CycleState;
+  /**
+   * Keep each profile's scores on its result (`ProfileResult.scores`): for `--emit-endpoint-scores`
+   * and debug logs. Off, scoring copies nothing.
+   */
+  readonly recordScores?: boolean;
 }
 
 /** Narrows the candidate list. Must not mutate its input; returning an empty list fails the profile. */
@@ -37,8 +42,19 @@ export interface Picker extends Plugin {
   pick(request: SchedulingRequest, candidates: readonly Endpoint[], scores: Float64Array): readonly Endpoint[];
 }
 
+/**
+ * What a profile's scorers said, kept only when the request asked (`recordScores`): the candidates
+ * that reached the scorers, each one's weighted total (same index), and each scorer's own clamped
+ * score before its weight.
+ */
+export interface ProfileScores {
+  readonly candidates: readonly Endpoint[];
+  readonly totals: Float64Array;
+  readonly scorers: readonly { readonly name: string; readonly weight: number; readonly scores: Float64Array }[];
+}
+
 /** A profile's outcome: ordered targets, or null when the profile found none. */
-export type ProfileResult = { readonly targets: readonly Endpoint[] } | null;
+export type ProfileResult = { readonly targets: readonly Endpoint[]; readonly scores?: ProfileScores } | null;
 
 /** The scheduler's outcome: the primary profile's targets become the destination. */
 export interface SchedulingResult {

@@ -113,7 +113,7 @@ describe('pattern specifics', () => {
     const roles = byKind(docs, 'Deployment').map((d) => (((d.spec as Json).template as Json).metadata as { labels: Record<string, string> }).labels['llm-d.ai/role']);
     expect(roles.sort()).toEqual(['decode', 'prefill']);
     const decode = (one(docs, 'Deployment', 'qwen-decode').spec as { template: { spec: { initContainers: Json[]; containers: { args: string[] }[] } } }).template.spec;
-    expect(decode.initContainers[0]).toMatchObject({ restartPolicy: 'Always', command: ['epp', 'pd-sidecar'], args: expect.arrayContaining(['--port=8000', '--vllm-port=8200']) as unknown });
+    expect(decode.initContainers[0]).toMatchObject({ restartPolicy: 'Always', command: ['epp', 'pd-sidecar'], args: expect.arrayContaining(['--port=8000', '--model-server-port=8200']) as unknown });
     expect(decode.containers[0]?.args).toContain('--port=8200');
   });
 });

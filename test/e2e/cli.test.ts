@@ -20,7 +20,7 @@ describe('epp CLI', () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/serve[\s\S]*gateway[\s\S]*mock-vllm[\s\S]*demo/);
     const serve = await epp(['serve', '--help']);
-    expect(serve.stdout).toContain('--grpc-port int');
+    expect(serve.stdout).toContain('--grpc-port port');
   });
 
   it('exits 2 with a clear message on usage errors', async () => {
@@ -31,6 +31,17 @@ describe('epp CLI', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--endpoints-file');
   });
+
+  it('exits 2 for a stray word after a bool flag, a bad port, and the removed pd-sidecar --connector', async () => {
+    const [stray, port, connector] = await Promise.all([epp(['serve', '--secure-serving', 'false']), epp(['serve', '--grpc-port=99999']), epp(['pd-sidecar', '--connector=nixlv2'])]);
+    // A bool given a separate word used to leave TLS on silently; now it is a usage error that shows the fix.
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('a boolean flag takes its value as --secure-serving=false');
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain('invalid port "99999" for flag --grpc-port');
+    expect(connector.code).toBe(2);
+    expect(connector.stderr).toContain('--connector was removed in llm-d v0.10: use --kv-connector');
+  }, 60_000);
 
   it('stops start-up listing every config problem with its path', async () => {
     const r = await epp([

@@ -258,7 +258,8 @@ describe('admission beyond the reference table', () => {
     const shed = (await send('batch')).responses[0]?.msg.immediate_response;
     expect(shed?.status?.code).toBe(429);
     expect(shed?.body?.toString()).toBe('inference error: ResourceExhausted - system saturated, sheddable request dropped');
-    expect(shed?.headers?.set_headers?.find((o) => o.header?.key === 'x-llm-d-request-dropped-reason')?.header?.raw_value?.toString()).toBe('rejected-saturated');
+    // The reference's legacy admission sends this 429 without a dropped-reason header.
+    expect(shed?.headers?.set_headers?.map((o) => o.header?.key)).not.toContain('x-llm-d-request-dropped-reason');
     expect((await send('chat')).responses[0]?.msg.request_headers).toBeDefined();
   });
 });

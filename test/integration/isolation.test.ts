@@ -18,7 +18,7 @@ const target = endpoint(0);
 const router: RequestRouter = {
   route(input: RoutingInput): RoutingDecision {
     if (input.requestId === 'poison') throw new TypeError('injected handler bug');
-    return { targets: [target], destination: target.hostPort, incomingModel: 'm', targetModel: 'm', priority: 0, fairnessId: 'default-flow', rewrittenBody: undefined, setHeaders: new Map(), responseHeaders: new Map(), scheduled: undefined };
+    return { targets: [target], destination: target.hostPort, incomingModel: 'm', targetModel: 'm', objective: '', priority: 0, fairnessId: 'default-flow', profile: 'default', scores: undefined, rewrittenBody: undefined, setHeaders: new Map(), responseHeaders: new Map(), scheduled: undefined };
   },
   release: () => undefined,
 };

@@ -5,9 +5,9 @@ import { untilSignal, type Command } from '../command.js';
 import { UsageError, type FlagSpec } from '../flags.js';
 
 const FLAGS: readonly FlagSpec[] = [
-  { name: 'grpc-port', kind: 'int', default: 9004, help: 'ext_proc gRPC port (GIE bbr default)' },
-  { name: 'grpc-health-port', kind: 'int', default: 9005, help: 'gRPC health port (grpc.health.v1, plain text)' },
-  { name: 'metrics-port', kind: 'int', default: 9090, help: 'Prometheus /metrics port' },
+  { name: 'grpc-port', kind: 'port', default: 9004, help: 'ext_proc gRPC port (GIE bbr default)' },
+  { name: 'grpc-health-port', kind: 'port', default: 9005, help: 'gRPC health port (grpc.health.v1, plain text)' },
+  { name: 'metrics-port', kind: 'port', default: 9090, help: 'Prometheus /metrics port' },
   { name: 'bind-address', kind: 'string', default: '0.0.0.0', help: 'address the listeners bind to' },
   { name: 'secure-serving', kind: 'bool', default: true, help: 'serve ext_proc over TLS (self-signed unless --cert-path)' },
   { name: 'cert-path', kind: 'string', default: '', help: 'directory holding tls.crt and tls.key' },
@@ -16,7 +16,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'streaming', kind: 'bool', default: true, help: "GIE bbr's flag: --streaming=false is --request-body-mode=buffered" },
   { name: 'health-checking', kind: 'bool', default: false, help: 'also serve gRPC health on the ext_proc port' },
   { name: 'drain-timeout', kind: 'duration', default: 30_000, help: 'on SIGTERM, how long live streams may finish before the server stops' },
-  { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 1 warn, 2 info, 3 debug (per request), 4 trace' },
+  { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 1 warn, 2 info, 4 debug (per request), 5 trace' },
 ];
 
 export const bbrCommand: Command = {

@@ -11,7 +11,7 @@ import { untilSignal, type Command } from '../command.js';
 import { UsageError, type Flags, type FlagSpec } from '../flags.js';
 
 const FLAGS: readonly FlagSpec[] = [
-  { name: 'port', kind: 'int', default: 8080, help: 'gateway port' },
+  { name: 'port', kind: 'port', default: 8080, help: 'gateway port' },
   { name: 'replicas', kind: 'int', default: 3, help: 'mock vLLM replicas (per model)' },
   { name: 'model', kind: 'string', default: 'Qwen/Qwen2.5-3B-Instruct', help: 'served model name' },
   { name: 'models', kind: 'list', default: [], help: 'several models, one pool each (replicas + picker) behind one gateway routing by model; replaces --model' },

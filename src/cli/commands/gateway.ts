@@ -9,7 +9,7 @@ const DEFAULT_EPP = '127.0.0.1:9002';
 
 const FLAGS: readonly FlagSpec[] = [
   { name: 'host', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
-  { name: 'port', kind: 'int', default: 8080, help: 'port to listen on (0 = any free port)' },
+  { name: 'port', kind: 'port', default: 8080, help: 'port to listen on (0 = any free port)' },
   { name: 'epp', kind: 'string', default: DEFAULT_EPP, help: 'the picker ext_proc address host:port (one pool)' },
   { name: 'pool', kind: 'list', default: [], help: "several pools by the body's model: MODEL=HOST:PORT, repeatable (MODEL * catches the rest); replaces --epp" },
   { name: 'routes-file', kind: 'string', default: '', help: 'several pools by model from a YAML file (routes: [{model, epp, eppTls}]); replaces --epp' },
@@ -18,7 +18,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'failure-mode-allow', kind: 'bool', default: false, help: "Envoy failure_mode_allow: continue when the picker fails before seeing a body (undecided requests get 503)" },
   { name: 'processor-timeout', kind: 'duration', default: 30_000, help: 'longest picker silence while it owes an answer, then 504' },
   { name: 'connect-timeout', kind: 'duration', default: 5_000, help: 'bound on connecting to an endpoint, then 503' },
-  { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 0-1 warn, 2 info, 3 debug (one line per request), 4+ trace' },
+  { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 0-1 warn, 2 info, 4 debug (one line per request), 5 trace' },
 ];
 
 function bodyMode(flags: Flags): 'full-duplex' | 'buffered' {

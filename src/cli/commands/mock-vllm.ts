@@ -93,7 +93,7 @@ export const mockVllmCommand: Command = {
   summary: 'Run a mock vLLM model server (OpenAI API, vLLM /metrics) for demos and tests',
   flags: [
     { name: 'host', kind: 'string', default: '0.0.0.0', help: 'Address to listen on' },
-    { name: 'port', kind: 'int', default: 8000, help: 'Port to listen on, of rank 0 with --data-parallel-size (0 = any free port)' },
+    { name: 'port', kind: 'port', default: 8000, help: 'Port to listen on, of rank 0 with --data-parallel-size (0 = any free port)' },
     { name: 'model', kind: 'string', default: 'Qwen/Qwen2.5-3B-Instruct', help: 'Served model name' },
     {
       name: 'fake-metrics',
@@ -130,7 +130,7 @@ export const mockVllmCommand: Command = {
     },
     { name: 'failure-types', kind: 'list', help: `Injected error types to draw from (default all): ${FAILURE_TYPES.join(', ')}` },
     { name: 'seed', kind: 'int', default: -1, help: 'Seed of the failure-injection draws, rank i using seed + i (-1 = from the clock)' },
-    { name: 'v', kind: 'int', default: 2, help: 'Log verbosity: 0-1 warn, 2 info, 3 debug (one line per request), 4+ trace' },
+    { name: 'v', kind: 'int', default: 2, help: 'Log verbosity: 0-1 warn, 2 info, 4 debug (one line per request), 5 trace' },
   ],
   async run(flags: Flags): Promise<void> {
     const logger = createLogger(flags.number('v'), 'mock-vllm');

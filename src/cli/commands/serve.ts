@@ -5,6 +5,8 @@ import { defaultPoolNamespace } from '../../kube/pool-namespace.js';
 import { LabelSelectorError, parseLabelSelector } from '../../kube/label-selector.js';
 import { poolResource } from '../../kube/pool-spec.js';
 import { createLogger } from '../../observability/logger.js';
+import { tlsPolicy, TlsPolicyError, type TlsPolicy } from '../../extproc/tls-policy.js';
+import { parseByteSize } from '../byte-size.js';
 import { untilSignal, type Command } from '../command.js';
 import { UsageError, type Flags, type FlagSpec } from '../flags.js';
 
@@ -56,14 +58,21 @@ export function compatibilityNotes(flags: Flags): string[] {
 }
 
 const FLAGS: readonly FlagSpec[] = [
-  { name: 'grpc-port', kind: 'int', default: 9002, help: 'ext_proc gRPC port' },
-  { name: 'grpc-health-port', kind: 'int', default: 9003, help: 'gRPC health port (grpc.health.v1, plain text)' },
-  { name: 'metrics-port', kind: 'int', default: 9090, help: 'Prometheus /metrics port' },
+  { name: 'grpc-port', kind: 'port', default: 9002, help: 'ext_proc gRPC port' },
+  { name: 'grpc-health-port', kind: 'port', default: 9003, help: 'gRPC health port (grpc.health.v1, plain text)' },
+  { name: 'metrics-port', kind: 'port', default: 9090, help: 'Prometheus /metrics port' },
   { name: 'enable-grpc-stream-metrics', kind: 'bool', default: false, help: 'export the ext_proc stream metrics llm_d_epp_extproc_streams_inflight, _stream_duration_seconds and _streams_total{code}' },
   { name: 'bind-address', kind: 'string', default: '0.0.0.0', help: 'address the listeners bind to' },
   { name: 'secure-serving', kind: 'bool', default: true, help: 'serve ext_proc over TLS (self-signed unless --cert-path)' },
   { name: 'cert-path', kind: 'string', default: '', help: 'directory holding tls.crt and tls.key' },
   { name: 'enable-cert-reload', kind: 'bool', default: false, help: 'reload tls.crt and tls.key from --cert-path when they change (a pair that does not load keeps the current one)' },
+  { name: 'tls-min-version', kind: 'string', default: '', help: 'minimum TLS version for secure serving: VersionTLS10 | VersionTLS11 | VersionTLS12 | VersionTLS13' },
+  { name: 'tls-cipher-suites', kind: 'list', default: [], help: 'TLS cipher suites for secure serving (Go crypto/tls names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256); TLS 1.2 and below only' },
+  { name: 'metrics-cert-dir', kind: 'string', default: '', help: 'directory with tls.crt and tls.key: serve /metrics over TLS (reloaded when they change)' },
+  { name: 'metrics-client-ca-file', kind: 'string', default: '', help: 'PEM CA for /metrics: require a client certificate it signed (needs --metrics-cert-dir)' },
+  { name: 'grpc-max-recv-msg-size', kind: 'string', default: '', help: 'largest ext_proc message received, e.g. 10MiB or 25MB (default: --max-request-body-bytes plus 1 MiB); larger gets RESOURCE_EXHAUSTED' },
+  { name: 'grpc-max-send-msg-size', kind: 'string', default: '', help: 'largest ext_proc message sent, e.g. 10MiB (default: no limit); larger ends the stream with RESOURCE_EXHAUSTED' },
+  { name: 'emit-endpoint-scores', kind: 'bool', default: false, help: "send the scheduler's per-endpoint scores in the envoy.lb metadata under x-gateway-destination-endpoint-scores" },
   { name: 'config-file', kind: 'string', default: '', help: 'EndpointPickerConfig YAML file' },
   { name: 'config-text', kind: 'string', default: '', help: 'EndpointPickerConfig YAML text' },
   { name: 'endpoints-file', kind: 'string', default: '', help: 'local discovery: YAML file listing endpoints, reloaded on change' },
@@ -81,7 +90,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'endpoint-selector', kind: 'string', default: '', help: 'standalone Kubernetes discovery: pod label selector k=v,k2=v2' },
   { name: 'endpoint-target-ports', kind: 'list', default: [], help: 'standalone Kubernetes discovery: target ports (1-8, comma-separated)' },
   { name: 'ha-enable-leader-election', kind: 'bool', default: false, help: 'active-passive HA: compete for a Lease; only the leader reports ready' },
-  { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 1 warn, 2 info, 3 debug (per request), 4 trace' },
+  { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 1 warn, 2 info, 3 verbose (a line per request), 4 debug (with profile and scores), 5 trace' },
   ...COMPAT_FLAGS,
 ];
 
@@ -149,6 +158,36 @@ function configSource(flags: Flags): ConfigSource {
   return file !== '' ? { file } : text !== '' ? { text } : 'default';
 }
 
+/** `--tls-min-version` and `--tls-cipher-suites`; bad names are usage errors. */
+export function tlsPolicyFlags(flags: Flags): TlsPolicy {
+  try {
+    return tlsPolicy(flags.string('tls-min-version'), flags.list('tls-cipher-suites'));
+  } catch (err) {
+    if (err instanceof TlsPolicyError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** `--metrics-cert-dir` / `--metrics-client-ca-file`, checked as the reference checks them. */
+export function metricsTlsFlags(flags: Flags): { certDir: string; clientCaFile: string } | undefined {
+  const certDir = flags.string('metrics-cert-dir');
+  const clientCaFile = flags.string('metrics-client-ca-file');
+  if (clientCaFile !== '' && certDir === '') throw new UsageError('--metrics-client-ca-file requires --metrics-cert-dir');
+  if (certDir === '') return undefined;
+  if (clientCaFile === '' && !flags.bool('metrics-endpoint-auth')) {
+    throw new UsageError('--metrics-cert-dir enables metrics TLS without authentication; set --metrics-client-ca-file or --metrics-endpoint-auth');
+  }
+  return { certDir, clientCaFile };
+}
+
+/** A `--grpc-max-*-msg-size` value in bytes; undefined when unset (or 0, which the reference also treats as unset). */
+export function grpcMessageSize(flags: Flags, name: string): number | undefined {
+  const text = flags.string(name);
+  if (text === '') return undefined;
+  const bytes = parseByteSize(name, text);
+  return bytes === 0 ? undefined : bytes;
+}
+
 function positiveDuration(flags: Flags, name: string): number {
   const ms = flags.number(name);
   if (ms <= 0) throw new UsageError(`--${name} must be positive`);
@@ -166,8 +205,21 @@ export const serveCommand: Command = {
     const maxBody = flags.number('max-request-body-bytes');
     if (maxBody < 1) throw new UsageError('--max-request-body-bytes must be positive');
     const notes = compatibilityNotes(flags);
+    const policy = tlsPolicyFlags(flags);
+    const metricsTls = metricsTlsFlags(flags);
+    const grpcMaxReceiveBytes = grpcMessageSize(flags, 'grpc-max-recv-msg-size');
+    const grpcMaxSendBytes = grpcMessageSize(flags, 'grpc-max-send-msg-size');
     const logger = createLogger(flags.number('v'));
     for (const note of notes) logger.warn(`flag accepted but not acted on: ${note}`);
+    if (metricsTls !== undefined && metricsTls.clientCaFile === '') {
+      logger.warn('--metrics-cert-dir without --metrics-client-ca-file: /metrics is served over TLS to any client (this build does not implement --metrics-endpoint-auth)');
+    }
+    if (grpcMaxReceiveBytes !== undefined && grpcMaxReceiveBytes < maxBody && mode === 'buffered') {
+      logger.warn({ grpcMaxReceiveBytes, maxRequestBodyBytes: maxBody }, 'in buffered mode a whole body is one ext_proc message: bodies above --grpc-max-recv-msg-size fail with RESOURCE_EXHAUSTED before --max-request-body-bytes applies');
+    }
+    if (grpcMaxSendBytes !== undefined && grpcMaxSendBytes < 64 * 1024) {
+      logger.warn({ grpcMaxSendBytes }, 'ext_proc body chunks are up to 62,000 bytes: a --grpc-max-send-msg-size below 64 KiB fails requests with bodies');
+    }
     const picker = await startPicker({
       host: flags.string('bind-address'),
       grpcPort: flags.number('grpc-port'),
@@ -177,6 +229,11 @@ export const serveCommand: Command = {
       secureServing: flags.bool('secure-serving'),
       certPath: flags.string('cert-path'),
       enableCertReload: flags.bool('enable-cert-reload'),
+      tlsPolicy: policy,
+      ...(metricsTls === undefined ? {} : { metricsTls }),
+      ...(grpcMaxReceiveBytes === undefined ? {} : { grpcMaxReceiveBytes }),
+      ...(grpcMaxSendBytes === undefined ? {} : { grpcMaxSendBytes }),
+      emitEndpointScores: flags.bool('emit-endpoint-scores'),
       config: configSource(flags),
       discovery,
       maxRequestBodyBytes: maxBody,

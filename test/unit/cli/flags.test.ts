@@ -12,17 +12,31 @@ const SPECS: FlagSpec[] = [
 
 describe('parseFlags (Go flag semantics)', () => {
   it('accepts --flag=value, --flag value, -flag and defaults', () => {
-    const { values, positional } = parseFlags(SPECS, ['--grpc-port=9100', '-config-text', 'a: b', '-v=4', 'extra']);
+    const { values, positional, given } = parseFlags(SPECS, ['--grpc-port=9100', '-config-text', 'a: b', '-v=4', '--', 'after']);
     expect(values).toMatchObject({ 'grpc-port': 9100, 'config-text': 'a: b', v: 4, 'secure-serving': true, timeout: 5000 });
-    expect(positional).toEqual(['extra']);
+    expect(positional).toEqual(['after']);
+    expect([...given].sort()).toEqual(['config-text', 'grpc-port', 'v']);
   });
 
   it('treats a bare bool flag as true and takes only =value for bools', () => {
     expect(parseFlags(SPECS, ['--secure-serving=false']).values['secure-serving']).toBe(false);
     expect(parseFlags(SPECS, ['--secure-serving']).values['secure-serving']).toBe(true);
-    const { values, positional } = parseFlags(SPECS, ['--secure-serving', 'false']);
-    expect(values['secure-serving']).toBe(true);
-    expect(positional).toEqual(['false']);
+  });
+
+  it('rejects stray words: `--secure-serving false` is an error that shows the =false form, not TLS left on', () => {
+    expect(() => parseFlags(SPECS, ['--secure-serving', 'false'])).toThrow(UsageError);
+    expect(() => parseFlags(SPECS, ['--secure-serving', 'false'])).toThrow('a boolean flag takes its value as --secure-serving=false');
+    expect(() => parseFlags(SPECS, ['--grpc-port=1', 'extra'])).toThrow('unexpected argument "extra"');
+    expect(() => parseFlags(SPECS, ['serve'])).toThrow(UsageError);
+  });
+
+  it('takes ports as integers from 0 to 65535 only', () => {
+    const specs: FlagSpec[] = [{ name: 'metrics-port', kind: 'port', default: 9090, help: '' }];
+    expect(parseFlags(specs, ['--metrics-port=0']).values['metrics-port']).toBe(0);
+    expect(parseFlags(specs, ['--metrics-port', '65535']).values['metrics-port']).toBe(65535);
+    for (const bad of ['65536', '-1', '80a', '1e3', '', '99999999']) {
+      expect(() => parseFlags(specs, [`--metrics-port=${bad}`])).toThrow(`invalid port "${bad}" for flag --metrics-port`);
+    }
   });
 
   it('parses durations and repeated/comma lists', () => {

@@ -75,11 +75,46 @@ describe('Director', () => {
       shed = err;
     }
     expect(shed).toBeInstanceOf(ResourceExhaustedError);
-    expect((shed as ResourceExhaustedError).dropReason).toBe('rejected-saturated');
+    // The reference's legacy admission sends no dropped-reason header with this 429.
+    expect((shed as ResourceExhaustedError).dropReason).toBeUndefined();
     expect(director.route(input('critical')).priority).toBe(2);
     expect(director.route(input('unknown-objective')).priority).toBe(0);
     saturation = 0.5;
     expect(director.route(input('batch')).priority).toBe(-1);
+  });
+
+  it('reads the x-llm-d-* headers, with the x-gateway-* names as aliases; the new name wins when both are sent', () => {
+    const { datastore } = setup();
+    datastore.setObjectives(new Map([['new', -2], ['old', 3]]));
+    const scheduler = new Scheduler(new SingleProfileHandler('h'), [{ name: 'default', filters: [], scorers: [], picker: new MaxScorePicker('p', 1) }]);
+    const director = new Director(datastore, scheduler, { disableSubsetFilter: false, random: () => 0 });
+    const route = (headers: [string, string][]) => director.route({ requestId: 'r', headers: new Map(headers), llm, bodyless: false, subsetHint: undefined });
+    const viaNew = route([['x-llm-d-inference-objective', 'new'], ['x-llm-d-inference-fairness-id', 'tenant-a'], ['x-llm-d-model-name-rewrite', 'n']]);
+    expect([viaNew.objective, viaNew.priority, viaNew.fairnessId, viaNew.targetModel]).toEqual(['new', -2, 'tenant-a', 'n']);
+    const viaOld = route([['x-gateway-inference-objective', 'old'], ['x-gateway-inference-fairness-id', 'tenant-b'], ['x-gateway-model-name-rewrite', 'o']]);
+    expect([viaOld.objective, viaOld.priority, viaOld.fairnessId, viaOld.targetModel]).toEqual(['old', 3, 'tenant-b', 'o']);
+    const both = route([
+      ['x-gateway-inference-objective', 'old'],
+      ['x-llm-d-inference-objective', 'new'],
+      ['x-gateway-model-name-rewrite', 'o'],
+      ['x-llm-d-model-name-rewrite', 'n'],
+      ['x-gateway-inference-fairness-id', 'tenant-b'],
+      ['x-llm-d-inference-fairness-id', 'tenant-a'],
+    ]);
+    expect([both.objective, both.priority, both.fairnessId, both.targetModel]).toEqual(['new', -2, 'tenant-a', 'n']);
+    const none = route([]);
+    expect([none.objective, none.priority, none.fairnessId, none.targetModel]).toEqual(['', 0, 'default-flow', 'm']);
+  });
+
+  it('503 rejected-no-endpoints when no candidate is left', () => {
+    let err: unknown;
+    try {
+      setup().director.route({ requestId: 'r', headers: new Map(), llm, bodyless: false, subsetHint: [] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ServiceUnavailableError);
+    expect((err as ServiceUnavailableError).dropReason).toBe('rejected-no-endpoints');
   });
 
   it('rewrites the body model from x-gateway-model-name-rewrite', () => {

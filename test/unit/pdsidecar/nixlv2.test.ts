@@ -69,20 +69,47 @@ describe('cached-tokens rewriting', () => {
   });
 });
 
-describe('epp pd-sidecar flags', () => {
-  const parse = (argv: string[]): Flags => new Flags(parseFlags(pdSidecarCommand.flags, argv).values);
+describe('epp pd-sidecar flags (v0.10)', () => {
+  const parse = (argv: string[]): Flags => {
+    const { values, given } = parseFlags(pdSidecarCommand.flags, argv);
+    return new Flags(values, given);
+  };
 
-  it('has the reference flags and defaults', () => {
+  it('has the reference flags and defaults: --model-server-port 8200', () => {
     const o = pdSidecarOptions(parse([]));
-    expect(o).toMatchObject({ port: 8000, vllmPort: 8001, vllmHost: '127.0.0.1', connectTimeoutMs: 5000, prefillTimeoutMs: 60_000 });
+    expect(o).toMatchObject({ port: 8000, vllmPort: 8200, vllmHost: '127.0.0.1', connectTimeoutMs: 5000, prefillTimeoutMs: 60_000 });
+    expect(o.prefillerTls).toBeUndefined();
+    expect(o.decoderTls).toBeUndefined();
+    expect(o.p2pPull).toBeUndefined();
     expect(parse([]).bool('secure-proxy')).toBe(true);
-    expect(pdSidecarOptions(parse(['--port', '9000', '--vllm-port=9001', '--kv-connector', 'nixlv2', '--secure-proxy=false'])).vllmPort).toBe(9001);
+    expect(pdSidecarOptions(parse(['--port', '9000', '--model-server-port=9001', '--kv-connector', 'nixlv2', '--secure-proxy=false'])).vllmPort).toBe(9001);
   });
 
-  it('refuses connectors and data parallelism this build does not implement', () => {
-    expect(() => pdSidecarOptions(parse(['--kv-connector', 'shared-storage']))).toThrow(UsageError);
-    expect(() => pdSidecarOptions(parse(['--connector', 'sglang']))).toThrow(/sglang/);
+  it('takes --vllm-port as the deprecated alias, only when --model-server-port is not given', () => {
+    expect(pdSidecarOptions(parse(['--vllm-port=9002'])).vllmPort).toBe(9002);
+    expect(pdSidecarOptions(parse(['--vllm-port=9002', '--model-server-port=9003'])).vllmPort).toBe(9003);
+    expect(pdSidecarOptions(parse(['--model-server-port=9003', '--vllm-port=9002'])).vllmPort).toBe(9003);
+  });
+
+  it('--enable-tls and --tls-insecure-skip-verify take stage lists', () => {
+    const o = pdSidecarOptions(parse(['--enable-tls=prefiller,decoder', '--tls-insecure-skip-verify', 'decoder']));
+    expect(o.prefillerTls).toEqual({ insecureSkipVerify: false });
+    expect(o.decoderTls).toEqual({ insecureSkipVerify: true });
+    expect(pdSidecarOptions(parse(['--enable-tls=prefiller', '--enable-tls=encoder'])).decoderTls).toBeUndefined();
+    expect(() => pdSidecarOptions(parse(['--enable-tls=prefill']))).toThrow('--enable-tls stages must be one of: prefiller, decoder, encoder');
+    expect(() => pdSidecarOptions(parse(['--tls-insecure-skip-verify=all']))).toThrow(UsageError);
+  });
+
+  it('--enable-p2p-pull with --p2p-connector-port (default 7777)', () => {
+    expect(pdSidecarOptions(parse(['--enable-p2p-pull'])).p2pPull).toEqual({ port: 7777 });
+    expect(pdSidecarOptions(parse(['--enable-p2p-pull', '--p2p-connector-port=7000'])).p2pPull).toEqual({ port: 7000 });
+  });
+
+  it('says --connector was removed, and refuses connectors and data parallelism this build does not implement', () => {
+    expect(() => pdSidecarOptions(parse(['--connector', 'nixlv2']))).toThrow('--connector was removed in llm-d v0.10: use --kv-connector');
+    expect(() => pdSidecarOptions(parse(['--kv-connector', 'shared-storage']))).toThrow(/shared-storage/);
     expect(() => pdSidecarOptions(parse(['--data-parallel-size', '2']))).toThrow(UsageError);
-    expect(() => pdSidecarOptions(parse(['--vllm-port', '0']))).toThrow(UsageError);
+    expect(() => pdSidecarOptions(parse(['--model-server-port', '0']))).toThrow(UsageError);
+    expect(() => parse(['--model-server-port', '70000'])).toThrow('invalid port "70000"');
   });
 });
