@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { POOL_GROUP_V1 } from './pool-spec.js';
-import { inferenceKind, type ServedKind } from './served-crd.js';
+import { inferenceKind, type ServedKind } from './inference-api-groups.js';
 
 /** Where InferenceModelRewrites are served, preferred group first. */
 export const MODEL_REWRITE_KIND: ServedKind = inferenceKind('InferenceModelRewrite', 'inferencemodelrewrites');

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { POOL_GROUP_V1 } from './pool-spec.js';
-import { inferenceKind, type ServedKind } from './served-crd.js';
+import { inferenceKind, type ServedKind } from './inference-api-groups.js';
 
 /** Where InferenceObjectives are served, preferred group first. */
 export const OBJECTIVE_KIND: ServedKind = inferenceKind('InferenceObjective', 'inferenceobjectives');

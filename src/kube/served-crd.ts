@@ -18,32 +18,9 @@
  * - `onChange` is called after every change to `items`, including a switch of group.
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { ServedKind } from './inference-api-groups.js';
 import { httpStatusOf, Reflector, type KubeResource, type ReflectorOptions } from './reflector.js';
 import { backoffDelay, SYSTEM_TIMERS, type KubeTimers } from './timers.js';
-
-/** The API group serving InferenceObjective and InferenceModelRewrite since llm-d-router v0.10. */
-export const INFERENCE_API_GROUP = 'llm-d.ai';
-/** The group that served them before (Gateway API Inference Extension's experimental group). */
-export const LEGACY_INFERENCE_API_GROUP = 'inference.networking.x-k8s.io';
-/** Both groups serve the kinds at this version, with the same schema. */
-export const INFERENCE_API_VERSION = 'v1alpha2';
-
-/** A kind and the resources that may serve it, most preferred first. */
-export interface ServedKind {
-  readonly kind: string;
-  readonly candidates: readonly [KubeResource, ...KubeResource[]];
-}
-
-/** The `llm-d.ai/v1alpha2` resource of a kind, with the legacy group as fallback. */
-export function inferenceKind(kind: string, plural: string): ServedKind {
-  return {
-    kind,
-    candidates: [
-      { group: INFERENCE_API_GROUP, version: INFERENCE_API_VERSION, plural },
-      { group: LEGACY_INFERENCE_API_GROUP, version: INFERENCE_API_VERSION, plural },
-    ],
-  };
-}
 
 /** The kinds a group version serves, or undefined when the API server does not serve it (404). */
 export type ApiDiscovery = (group: string, version: string) => Promise<ReadonlySet<string> | undefined>;

@@ -7,7 +7,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kubeConfigForServer } from '../../src/kube/kube-client.js';
 import { decodeObjective, OBJECTIVE_KIND, type ObjectiveInfo } from '../../src/kube/objectives.js';
-import { INFERENCE_API_GROUP, LEGACY_INFERENCE_API_GROUP, ServedCrdReflector } from '../../src/kube/served-crd.js';
+import { INFERENCE_API_GROUP, LEGACY_INFERENCE_API_GROUP } from '../../src/kube/inference-api-groups.js';
+import { ServedCrdReflector } from '../../src/kube/served-crd.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
