@@ -263,4 +263,22 @@ describe('Kubernetes discovery against a fake API server', () => {
     expect(server.requests.every((r) => r.path.endsWith('/pods'))).toBe(true);
     expect(server.requests[0]?.query.get('labelSelector')).toBe('app=vllm,tier=gpu');
   });
+
+  it('runs standalone from a set-based selector: sent canonical as labelSelector, and each pod checked again', async () => {
+    server.apply(PODS, podObject('vllm', NS, { app: 'vllm', tier: 'gpu' }, '10.0.0.1'));
+    server.apply(PODS, podObject('sglang', NS, { app: 'sglang' }, '10.0.0.2'));
+    server.apply(PODS, podObject('cpu', NS, { app: 'vllm', tier: 'cpu' }, '10.0.0.3'));
+    server.apply(PODS, podObject('canary', NS, { app: 'vllm', canary: 'true' }, '10.0.0.4'));
+    server.apply(PODS, podObject('other', NS, { app: 'other' }, '10.0.0.5'));
+    const d = start({ selector: parseLabelSelector('tier != cpu, app in (vllm, sglang), !canary'), targetPorts: [8000] });
+    await waitFor(() => d.synced, 'sync');
+    expect(names()).toEqual(['sglang-rank-0', 'vllm-rank-0']);
+    const podRequests = server.requests.filter((r) => r.path.endsWith('/pods'));
+    expect(podRequests.map((r) => r.query.get('labelSelector'))).toEqual(podRequests.map(() => 'app in (sglang,vllm),!canary,tier!=cpu'));
+    // A pod that starts matching joins; one that stops matching leaves (the server sends it as DELETED).
+    server.apply(PODS, podObject('other', NS, { app: 'vllm' }, '10.0.0.5'));
+    await waitFor(() => names().includes('other-rank-0'), 'pod starting to match');
+    server.apply(PODS, podObject('vllm', NS, { app: 'vllm', canary: 'yes' }, '10.0.0.1'));
+    await waitFor(() => !names().includes('vllm-rank-0'), 'pod no longer matching');
+  });
 });
