@@ -1,7 +1,8 @@
 /**
  * Kubernetes discovery: the pool's endpoints from an InferencePool (or, standalone, a fixed selector
  * and target ports) and its Pods, plus InferenceObjective priorities and InferenceModelRewrite rules
- * when those CRDs are installed, and optionally leader election.
+ * when those CRDs are installed (`llm-d.ai/v1alpha2`, else the legacy
+ * `inference.networking.x-k8s.io/v1alpha2`: see served-crd.ts), and optionally leader election.
  *
  * Contracts:
  * - `onEndpoints` is called with the full, name-sorted endpoint set whenever it changes, and first
@@ -19,19 +20,20 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { EndpointSpec } from '../datastore/endpoint.js';
 import type { Logger } from '../observability/logger.js';
 import { loadKubeConfig } from './kube-client.js';
-import { formatLabelSelector } from './label-selector.js';
+import { formatLabelSelector, type LabelSelector } from './label-selector.js';
 import { LeaderElector, leaseNameFor } from './leader-election.js';
-import { decodeModelRewrite, MODEL_REWRITE_RESOURCE, poolRewriteRules, rewriteModelNames, type ModelRewriteInfo, type ModelRewriteRule } from './model-rewrites.js';
-import { decodeObjective, OBJECTIVE_RESOURCE, objectivePriorities, type ObjectiveInfo } from './objectives.js';
+import { decodeModelRewrite, MODEL_REWRITE_KIND, poolRewriteRules, rewriteModelNames, type ModelRewriteInfo, type ModelRewriteRule } from './model-rewrites.js';
+import { decodeObjective, OBJECTIVE_KIND, objectivePriorities, type ObjectiveInfo } from './objectives.js';
 import { decodePod, poolEndpoints, sameEndpoints, type PodInfo } from './pod-endpoints.js';
 import { decodePool, poolResource, type PoolSpec } from './pool-spec.js';
 import { POD_RESOURCE, Reflector } from './reflector.js';
+import { ServedCrdReflector } from './served-crd.js';
 import type { KubeTimers } from './timers.js';
 
 /** Which pool to serve: an InferencePool by name, or standalone pods by selector and ports. */
 export type PoolSource =
   | { readonly poolName: string; readonly poolGroup: string }
-  | { readonly selector: Readonly<Record<string, string>>; readonly targetPorts: readonly number[] };
+  | { readonly selector: LabelSelector; readonly targetPorts: readonly number[] };
 
 /** What `epp serve` passes for Kubernetes discovery (`--pool-*`, `--endpoint-*`, `--ha-*`). */
 export interface KubernetesDiscoveryConfig {
@@ -48,6 +50,8 @@ export interface KubernetesDiscoveryConfig {
   /** Reflector backoff bounds (tests shorten them). */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
+  /** How often API discovery is repeated while the preferred CRD group is not installed (default 60 s). */
+  readonly crdRecheckMs?: number;
   /** Leader-election timings (tests shorten them). */
   readonly leaseDurationMs?: number;
   readonly renewDeadlineMs?: number;
@@ -70,8 +74,8 @@ export class KubernetesDiscovery {
   readonly #o: KubernetesDiscoveryOptions;
   readonly #kc: KubeConfig;
   readonly #poolReflector: Reflector<PoolSpec> | undefined;
-  readonly #objectives: Reflector<ObjectiveInfo> | undefined;
-  readonly #rewrites: Reflector<ModelRewriteInfo> | undefined;
+  readonly #objectives: ServedCrdReflector<ObjectiveInfo> | undefined;
+  readonly #rewrites: ServedCrdReflector<ModelRewriteInfo> | undefined;
   readonly #elector: LeaderElector | undefined;
   #pods: Reflector<PodInfo> | undefined;
   #pool: PoolSpec | undefined;
@@ -104,19 +108,20 @@ export class KubernetesDiscovery {
         decode: (raw) => decodePool(group, raw),
         onChange: () => this.#poolChanged(),
       });
-      this.#objectives = new Reflector<ObjectiveInfo>({
+      const recheck = options.crdRecheckMs === undefined ? {} : { recheckMs: options.crdRecheckMs };
+      this.#objectives = new ServedCrdReflector<ObjectiveInfo>({
         ...common,
+        ...recheck,
         name: 'inferenceobjectives',
-        resource: OBJECTIVE_RESOURCE,
-        optional: true,
+        served: OBJECTIVE_KIND,
         decode: decodeObjective,
         onChange: () => this.#objectivesChanged(),
       });
-      this.#rewrites = new Reflector<ModelRewriteInfo>({
+      this.#rewrites = new ServedCrdReflector<ModelRewriteInfo>({
         ...common,
+        ...recheck,
         name: 'inferencemodelrewrites',
-        resource: MODEL_REWRITE_RESOURCE,
-        optional: true,
+        served: MODEL_REWRITE_KIND,
         decode: decodeModelRewrite,
         onChange: () => {
           if (this.#rewrites === undefined) return;

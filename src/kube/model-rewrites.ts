@@ -1,15 +1,17 @@
 /**
- * InferenceModelRewrites (`inference.networking.x-k8s.io/v1alpha2`): rules that rewrite the requested
+ * InferenceModelRewrites (`llm-d.ai/v1alpha2`, or the legacy `inference.networking.x-k8s.io/v1alpha2`;
+ * same schema): rules that rewrite the requested
  * model to weighted targets. A rule matches a model when one of its `matches[].model` (type Exact) has
  * that value; a rule without matches is generic and matches any model. Exact rules beat generic ones;
  * among equals the oldest resource (creationTimestamp, then name) wins, then the first rule in its list.
  * A target is picked by weighted random over `weight` (all zero → uniform).
  */
 import { z } from 'zod';
-import type { KubeResource } from './reflector.js';
 import { POOL_GROUP_V1 } from './pool-spec.js';
+import { inferenceKind, type ServedKind } from './inference-api-groups.js';
 
-export const MODEL_REWRITE_RESOURCE: KubeResource = { group: 'inference.networking.x-k8s.io', version: 'v1alpha2', plural: 'inferencemodelrewrites' };
+/** Where InferenceModelRewrites are served, preferred group first. */
+export const MODEL_REWRITE_KIND: ServedKind = inferenceKind('InferenceModelRewrite', 'inferencemodelrewrites');
 
 export interface RewriteTarget {
   readonly model: string;

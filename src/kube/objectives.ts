@@ -1,13 +1,15 @@
 /**
- * InferenceObjectives (`inference.networking.x-k8s.io/v1alpha2`): the priority of each objective,
- * looked up by `metadata.name` from `x-gateway-inference-objective`. Only objectives whose `poolRef`
- * names this pool (group defaulting to `inference.networking.k8s.io`) count; unset priority is 0.
+ * InferenceObjectives (`llm-d.ai/v1alpha2`, or the legacy `inference.networking.x-k8s.io/v1alpha2`;
+ * same schema): the priority of each objective, looked up by `metadata.name` from the objective
+ * header. Only objectives whose `poolRef` names this pool (group defaulting to
+ * `inference.networking.k8s.io`) count; unset priority is 0.
  */
 import { z } from 'zod';
-import type { KubeResource } from './reflector.js';
 import { POOL_GROUP_V1 } from './pool-spec.js';
+import { inferenceKind, type ServedKind } from './inference-api-groups.js';
 
-export const OBJECTIVE_RESOURCE: KubeResource = { group: 'inference.networking.x-k8s.io', version: 'v1alpha2', plural: 'inferenceobjectives' };
+/** Where InferenceObjectives are served, preferred group first. */
+export const OBJECTIVE_KIND: ServedKind = inferenceKind('InferenceObjective', 'inferenceobjectives');
 
 /** One decoded InferenceObjective. */
 export interface ObjectiveInfo {

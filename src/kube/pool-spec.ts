@@ -6,11 +6,13 @@
  *   `spec.targetPortNumber`.
  */
 import { z } from 'zod';
+import { selectorFromLabels, type LabelSelector } from './label-selector.js';
 import type { KubeResource } from './reflector.js';
 
 /** What selects a pool's pods and which of their ports serve traffic (rank i = `targetPorts[i]`). */
 export interface PoolSpec {
-  readonly selector: Readonly<Record<string, string>>;
+  /** Equality requirements from `matchLabels` (or `--endpoint-selector`'s full grammar in standalone mode). */
+  readonly selector: LabelSelector;
   readonly targetPorts: readonly number[];
   /** `http` (default) or `kubernetes.io/h2c`. */
   readonly appProtocol: string;
@@ -49,8 +51,8 @@ const v1alpha2Schema = z.object({
 export function decodePool(group: string, raw: unknown): PoolSpec {
   if (group === POOL_GROUP_V1ALPHA2) {
     const { spec } = v1alpha2Schema.parse(raw);
-    return { selector: spec.selector, targetPorts: [spec.targetPortNumber], appProtocol: 'http' };
+    return { selector: selectorFromLabels(spec.selector), targetPorts: [spec.targetPortNumber], appProtocol: 'http' };
   }
   const { spec } = v1Schema.parse(raw);
-  return { selector: spec.selector.matchLabels, targetPorts: spec.targetPorts.map((p) => p.number), appProtocol: spec.appProtocol ?? 'http' };
+  return { selector: selectorFromLabels(spec.selector.matchLabels), targetPorts: spec.targetPorts.map((p) => p.number), appProtocol: spec.appProtocol ?? 'http' };
 }

@@ -69,10 +69,11 @@ describe('helm chart deploy/helm/inferencepool', () => {
       expect(svc.selector).toEqual((one(docs, 'Deployment').spec as Json & { selector: { matchLabels: unknown } }).selector.matchLabels);
     });
 
-    it('grants exactly the reference verbs, in the namespace only', () => {
+    it('grants exactly the reference verbs, in the namespace only: objectives and rewrites in llm-d.ai and the legacy group', () => {
       expect(one(docs, 'Role').rules).toEqual([
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'watch', 'list'] },
         { apiGroups: ['inference.networking.k8s.io'], resources: ['inferencepools'], verbs: ['get', 'watch', 'list'] },
+        { apiGroups: ['llm-d.ai'], resources: ['inferenceobjectives', 'inferencemodelrewrites'], verbs: ['get', 'watch', 'list'] },
         { apiGroups: ['inference.networking.x-k8s.io'], resources: ['inferenceobjectives', 'inferencemodelrewrites'], verbs: ['get', 'watch', 'list'] },
       ]);
       const binding = one(docs, 'RoleBinding');
@@ -164,7 +165,10 @@ describe('helm chart deploy/helm/inferencepool', () => {
       ],
     });
     expectValid(docs);
-    expect(byKind(docs, 'InferenceObjective').map((d) => [d.metadata.name, (d.spec as Json).priority])).toEqual([['chat', 2], ['batch', -1]]);
+    expect(byKind(docs, 'InferenceObjective').map((d) => [d.apiVersion, d.metadata.name, (d.spec as Json).priority])).toEqual([
+      ['llm-d.ai/v1alpha2', 'chat', 2],
+      ['llm-d.ai/v1alpha2', 'batch', -1],
+    ]);
     expect((one(docs, 'InferencePool').spec as Json).appProtocol).toBe('kubernetes.io/h2c');
     expect(one(docs, 'DestinationRule').spec).toMatchObject({ trafficPolicy: { tls: { mode: 'SIMPLE', insecureSkipVerify: true } } });
     const route = one(docs, 'HTTPRoute').spec as { rules: Json[] };
@@ -173,6 +177,24 @@ describe('helm chart deploy/helm/inferencepool', () => {
     const config = (one(docs, 'ConfigMap').data as Record<string, string>)['default-plugins.yaml'] ?? '';
     expect(config).toContain('defaultEngine: "sglang"');
     expect(buildPickerConfig(config).picked).toBeDefined();
+  });
+
+  it('creates InferenceObjectives in llm-d.ai/v1alpha2, in the legacy group only on a cluster serving just that one, or where told', () => {
+    const objectives = ['inferenceObjectives[0].name=batch', 'inferenceObjectives[0].priority=-1'];
+    const NEW = 'llm-d.ai/v1alpha2/InferenceObjective';
+    const LEGACY = 'inference.networking.x-k8s.io/v1alpha2/InferenceObjective';
+    const groupOf = (options: { set?: string[]; apiVersions?: string[] }): string[] => {
+      const docs = render('qwen', { set: [SELECT, ...objectives, ...(options.set ?? [])], apiVersions: options.apiVersions ?? [] });
+      expectValid(docs);
+      return byKind(docs, 'InferenceObjective').map((d) => d.apiVersion);
+    };
+    expect(groupOf({})).toEqual(['llm-d.ai/v1alpha2']);
+    expect(groupOf({ apiVersions: [NEW] })).toEqual(['llm-d.ai/v1alpha2']);
+    expect(groupOf({ apiVersions: [LEGACY] })).toEqual(['inference.networking.x-k8s.io/v1alpha2']);
+    expect(groupOf({ apiVersions: [NEW, LEGACY] })).toEqual(['llm-d.ai/v1alpha2']);
+    expect(groupOf({ set: ['inferenceObjectivesApiGroup=inference.networking.x-k8s.io'] })).toEqual(['inference.networking.x-k8s.io/v1alpha2']);
+    expect(groupOf({ set: ['inferenceObjectivesApiGroup=llm-d.ai'], apiVersions: [LEGACY] })).toEqual(['llm-d.ai/v1alpha2']);
+    expect(renderError('qwen', [SELECT, ...objectives, 'inferenceObjectivesApiGroup=example.com'])).toContain('inferenceObjectivesApiGroup must be llm-d.ai or inference.networking.x-k8s.io');
   });
 
   it('refuses values without a pod selector, bad ports or a config file that does not exist', () => {

@@ -28,12 +28,16 @@ export type Manifest = Record<string, unknown> & { apiVersion: string; kind: str
 
 const rendered = new Map<string, string>();
 
-/** `helm template RELEASE CHART -n NAMESPACE -f VALUES… --set …`, parsed into manifests. */
-export function render(release: string, options: { namespace?: string; values?: string[]; set?: string[] } = {}): Manifest[] {
+/**
+ * `helm template RELEASE CHART -n NAMESPACE -f VALUES… --set … --api-versions …`, parsed into manifests.
+ * `apiVersions` plays a cluster that serves those `group/version/Kind`s (`.Capabilities.APIVersions`).
+ */
+export function render(release: string, options: { namespace?: string; values?: string[]; set?: string[]; apiVersions?: string[] } = {}): Manifest[] {
   if (HELM === undefined) throw new Error(HELM_MISSING_REASON);
   const args = ['template', release, CHART, '-n', options.namespace ?? 'llm'];
   for (const v of options.values ?? []) args.push('-f', v);
   for (const s of options.set ?? []) args.push('--set', s);
+  for (const a of options.apiVersions ?? []) args.push('--api-versions', a);
   const key = args.join('\0');
   let out = rendered.get(key);
   if (out === undefined) {

@@ -2,11 +2,14 @@
  * A fake kube-apiserver on 127.0.0.1 that speaks the real list/watch HTTP protocol, so discovery is
  * tested through the real `@kubernetes/client-node` and never through a mock of it.
  *
- * What it implements, per resource (pods, InferencePools in both groups, InferenceObjectives,
- * InferenceModelRewrites, Leases):
+ * What it implements, per resource (pods, InferencePools in both groups, InferenceObjectives and
+ * InferenceModelRewrites in both `llm-d.ai` and the legacy `inference.networking.x-k8s.io`, Leases):
+ * - API discovery: `GET /apis/{group}/{version}` → an APIResourceList of the installed resources of
+ *   that group version, 404 when none is installed (as for a CRD that is not installed);
  * - list: `GET …/namespaces/{ns}/{plural}` → `{kind: <Kind>List, metadata: {resourceVersion}, items}`;
- *   `labelSelector` (`k=v`, `k==v`, `k!=v`, comma-joined) and `fieldSelector` (`metadata.name`,
- *   `metadata.namespace`) are honoured;
+ *   `labelSelector` (the full Kubernetes grammar, parsed with src/kube/label-selector.ts, whose
+ *   fidelity to `labels.Parse` is tested on its own; 400 BadRequest when it does not parse) and
+ *   `fieldSelector` (`metadata.name`, `metadata.namespace`) are honoured;
  * - watch: `?watch=true&resourceVersion=N[&allowWatchBookmarks=true]` streams chunked
  *   newline-delimited JSON events (ADDED/MODIFIED/DELETED/BOOKMARK/ERROR) newer than N. With a
  *   selector, an object that stops matching is sent as DELETED and one that starts matching as ADDED,
@@ -20,6 +23,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { LabelSelectorError, matchesLabels, parseLabelSelector } from '../../src/kube/label-selector.js';
 
 /** A resource the server knows: where it lives in the URL space and its kind. */
 export interface FakeResource {
@@ -32,11 +36,15 @@ export interface FakeResource {
 export const PODS: FakeResource = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 export const POOLS_V1: FakeResource = { group: 'inference.networking.k8s.io', version: 'v1', plural: 'inferencepools', kind: 'InferencePool' };
 export const POOLS_V1ALPHA2: FakeResource = { group: 'inference.networking.x-k8s.io', version: 'v1alpha2', plural: 'inferencepools', kind: 'InferencePool' };
-export const OBJECTIVES: FakeResource = { group: 'inference.networking.x-k8s.io', version: 'v1alpha2', plural: 'inferenceobjectives', kind: 'InferenceObjective' };
-export const MODEL_REWRITES: FakeResource = { group: 'inference.networking.x-k8s.io', version: 'v1alpha2', plural: 'inferencemodelrewrites', kind: 'InferenceModelRewrite' };
+/** InferenceObjectives as llm-d-router v0.10 serves them. */
+export const OBJECTIVES: FakeResource = { group: 'llm-d.ai', version: 'v1alpha2', plural: 'inferenceobjectives', kind: 'InferenceObjective' };
+export const MODEL_REWRITES: FakeResource = { group: 'llm-d.ai', version: 'v1alpha2', plural: 'inferencemodelrewrites', kind: 'InferenceModelRewrite' };
+/** The same kinds in the group they were served from before v0.10. */
+export const LEGACY_OBJECTIVES: FakeResource = { group: 'inference.networking.x-k8s.io', version: 'v1alpha2', plural: 'inferenceobjectives', kind: 'InferenceObjective' };
+export const LEGACY_MODEL_REWRITES: FakeResource = { group: 'inference.networking.x-k8s.io', version: 'v1alpha2', plural: 'inferencemodelrewrites', kind: 'InferenceModelRewrite' };
 export const LEASES: FakeResource = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' };
 
-const ALL_RESOURCES = [PODS, POOLS_V1, POOLS_V1ALPHA2, OBJECTIVES, MODEL_REWRITES, LEASES];
+const ALL_RESOURCES = [PODS, POOLS_V1, POOLS_V1ALPHA2, OBJECTIVES, MODEL_REWRITES, LEGACY_OBJECTIVES, LEGACY_MODEL_REWRITES, LEASES];
 
 /** A stored object: any JSON with `metadata.name` and `metadata.namespace`. */
 export type KubeObject = Record<string, unknown> & { metadata: Record<string, unknown> & { name: string; namespace: string } };
@@ -80,20 +88,16 @@ function labelsOf(o: KubeObject): Record<string, string> {
   return typeof labels === 'object' && labels !== null ? (labels as Record<string, string>) : {};
 }
 
-/** Equality-based label selector (`k=v`, `k==v`, `k!=v`, bare `k` for existence). */
-function labelMatcher(selector: string | null): (o: KubeObject) => boolean {
+/** A Kubernetes label selector, or the parse error the real server answers 400 with. */
+function labelMatcher(selector: string | null): ((o: KubeObject) => boolean) | string {
   if (selector === null || selector === '') return () => true;
-  const terms = selector.split(',').map((t) => t.trim());
-  return (o) => {
-    const labels = labelsOf(o);
-    return terms.every((t) => {
-      const ne = /^([^!=]+)!=(.*)$/.exec(t);
-      if (ne !== null) return labels[ne[1] ?? ''] !== ne[2];
-      const eq = /^([^=]+)==?(.*)$/.exec(t);
-      if (eq !== null) return labels[eq[1] ?? ''] === eq[2];
-      return t in labels;
-    });
-  };
+  try {
+    const parsed = parseLabelSelector(selector);
+    return (o) => matchesLabels(parsed, labelsOf(o));
+  } catch (err) {
+    if (err instanceof LabelSelectorError) return err.message;
+    throw err;
+  }
 }
 
 function fieldMatcher(selector: string | null): (o: KubeObject) => boolean {
@@ -306,6 +310,11 @@ export class FakeKubeApiServer {
       this.#json(res, 503, status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
       return;
     }
+    const gv = /^\/apis\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+    if (gv !== null && req.method === 'GET') {
+      this.#discovery(res, gv[1] ?? '', gv[2] ?? '');
+      return;
+    }
     const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
     const resource = m === null ? undefined : ALL_RESOURCES.find((r) => r.plural === m[5] && (m[1] !== undefined ? r.group === '' && r.version === m[1] : r.group === m[2] && r.version === m[3]));
     if (m === null || resource === undefined || !this.#installed.has(keyOf(resource))) {
@@ -323,6 +332,10 @@ export class FakeKubeApiServer {
       return;
     }
     const labels = labelMatcher(url.searchParams.get('labelSelector'));
+    if (typeof labels === 'string') {
+      this.#json(res, 400, status(400, 'BadRequest', labels));
+      return;
+    }
     const fields = fieldMatcher(url.searchParams.get('fieldSelector'));
     const matches = (o: KubeObject): boolean => labels(o) && fields(o);
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
@@ -332,6 +345,24 @@ export class FakeKubeApiServer {
     const items = [...this.#store(keyOf(resource)).values()].filter((o) => o.metadata.namespace === namespace && matches(o));
     const apiVersion = resource.group === '' ? resource.version : `${resource.group}/${resource.version}`;
     this.#json(res, 200, { kind: `${resource.kind}List`, apiVersion, metadata: { resourceVersion: String(this.#rv) }, items });
+  }
+
+  /** `GET /apis/{group}/{version}`: the installed resources of that group version. */
+  #discovery(res: ServerResponse, group: string, version: string): void {
+    const served = ALL_RESOURCES.filter((r) => r.group === group && r.version === version && this.#installed.has(keyOf(r)));
+    if (served.length === 0) {
+      this.#json(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+      return;
+    }
+    this.#json(res, 200, {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: `${group}/${version}`,
+      resources: served.flatMap((r) => [
+        { name: r.plural, singularName: r.kind.toLowerCase(), namespaced: true, kind: r.kind, verbs: ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'] },
+        { name: `${r.plural}/status`, singularName: '', namespaced: true, kind: r.kind, verbs: ['get', 'patch', 'update'] },
+      ]),
+    });
   }
 
   #watch(res: ServerResponse, resource: FakeResource, namespace: string, matches: (o: KubeObject) => boolean, query: URLSearchParams): void {

@@ -6,10 +6,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Datastore } from '../../src/datastore/datastore.js';
 import { kubeConfigForServer } from '../../src/kube/kube-client.js';
+import { parseLabelSelector } from '../../src/kube/label-selector.js';
 import { KubernetesDiscovery, type PoolSource } from '../../src/kube/kubernetes-discovery.js';
 import { POOL_GROUP_V1, POOL_GROUP_V1ALPHA2 } from '../../src/kube/pool-spec.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { FakeKubeApiServer, MODEL_REWRITES, OBJECTIVES, PODS, podObject, POOLS_V1, POOLS_V1ALPHA2, type KubeObject } from '../helpers/fake-kube-apiserver.js';
+import { FakeKubeApiServer, LEGACY_MODEL_REWRITES, LEGACY_OBJECTIVES, MODEL_REWRITES, OBJECTIVES, PODS, podObject, POOLS_V1, POOLS_V1ALPHA2, type KubeObject } from '../helpers/fake-kube-apiserver.js';
 import { waitFor, within } from './wait.js';
 
 const NS = 'llm';
@@ -221,10 +222,11 @@ describe('Kubernetes discovery against a fake API server', () => {
     await waitFor(() => datastore.priorityOf('batch') === 0, 'objective deletion');
   });
 
-  it('treats a 404 on an optional CRD as not installed (one request, no retries) and exposes rewrite rules when installed', async () => {
+  it('does not list a CRD that API discovery says is not installed (one probe per group, no retries) and exposes rewrite rules when installed', async () => {
     server.apply(POOLS_V1, v1Pool('pool', [8000]));
     server.apply(PODS, podObject('a', NS, APP, '10.0.0.1'));
     server.setInstalled(OBJECTIVES, false);
+    server.setInstalled(LEGACY_OBJECTIVES, false);
     server.apply(MODEL_REWRITES, {
       metadata: { name: 'rw', namespace: NS, creationTimestamp: '2026-01-01T00:00:00Z' },
       spec: { poolRef: { name: 'pool' }, rules: [{ matches: [{ model: { type: 'Exact', value: 'alias' } }], targets: [{ modelRewrite: 'real-model', weight: 1 }] }] },
@@ -233,10 +235,13 @@ describe('Kubernetes discovery against a fake API server', () => {
     await waitFor(() => d.synced && d.modelRewriteRules.length === 1, 'sync and rewrite rules');
     expect(d.modelRewriteRules[0]?.targets[0]?.model).toBe('real-model');
     expect(configuredModels).toEqual(['alias', 'real-model']);
-    // Let other reflectors do a few round trips; the objectives list is never retried.
+    // Let other reflectors do a few round trips; the objectives are never listed nor probed again.
     server.dropWatches();
     await waitFor(() => server.openWatchesOf(PODS) === 1 && server.openWatchesOf(POOLS_V1) === 1, 'watches reopened');
-    expect(server.requests.filter((r) => r.path.endsWith('/inferenceobjectives')).length).toBe(1);
+    expect(server.requests.filter((r) => r.path.endsWith('/inferenceobjectives')).length).toBe(0);
+    // Each group asked once per kind (InferenceObjective, InferenceModelRewrite), and not again.
+    expect(server.requests.filter((r) => r.path === '/apis/llm-d.ai/v1alpha2').length).toBe(2);
+    expect(server.requests.filter((r) => r.path === '/apis/inference.networking.x-k8s.io/v1alpha2').length).toBe(2);
   });
 
   it('serves a v1alpha2 pool (selector map, targetPortNumber)', async () => {
@@ -249,13 +254,31 @@ describe('Kubernetes discovery against a fake API server', () => {
   });
 
   it('runs standalone from a selector and target ports without any CRD', async () => {
-    for (const r of [POOLS_V1, POOLS_V1ALPHA2, OBJECTIVES, MODEL_REWRITES]) server.setInstalled(r, false);
+    for (const r of [POOLS_V1, POOLS_V1ALPHA2, OBJECTIVES, MODEL_REWRITES, LEGACY_OBJECTIVES, LEGACY_MODEL_REWRITES]) server.setInstalled(r, false);
     server.apply(PODS, podObject('a', NS, { app: 'vllm', tier: 'gpu' }, '10.0.0.1'));
     server.apply(PODS, podObject('b', NS, { app: 'vllm' }, '10.0.0.2'));
-    const d = start({ selector: { app: 'vllm', tier: 'gpu' }, targetPorts: [8000, 8001] });
+    const d = start({ selector: parseLabelSelector('app=vllm,tier=gpu'), targetPorts: [8000, 8001] });
     await waitFor(() => d.synced, 'sync');
     expect(names()).toEqual(['a-rank-0', 'a-rank-1']);
     expect(server.requests.every((r) => r.path.endsWith('/pods'))).toBe(true);
     expect(server.requests[0]?.query.get('labelSelector')).toBe('app=vllm,tier=gpu');
+  });
+
+  it('runs standalone from a set-based selector: sent canonical as labelSelector, and each pod checked again', async () => {
+    server.apply(PODS, podObject('vllm', NS, { app: 'vllm', tier: 'gpu' }, '10.0.0.1'));
+    server.apply(PODS, podObject('sglang', NS, { app: 'sglang' }, '10.0.0.2'));
+    server.apply(PODS, podObject('cpu', NS, { app: 'vllm', tier: 'cpu' }, '10.0.0.3'));
+    server.apply(PODS, podObject('canary', NS, { app: 'vllm', canary: 'true' }, '10.0.0.4'));
+    server.apply(PODS, podObject('other', NS, { app: 'other' }, '10.0.0.5'));
+    const d = start({ selector: parseLabelSelector('tier != cpu, app in (vllm, sglang), !canary'), targetPorts: [8000] });
+    await waitFor(() => d.synced, 'sync');
+    expect(names()).toEqual(['sglang-rank-0', 'vllm-rank-0']);
+    const podRequests = server.requests.filter((r) => r.path.endsWith('/pods'));
+    expect(podRequests.map((r) => r.query.get('labelSelector'))).toEqual(podRequests.map(() => 'app in (sglang,vllm),!canary,tier!=cpu'));
+    // A pod that starts matching joins; one that stops matching leaves (the server sends it as DELETED).
+    server.apply(PODS, podObject('other', NS, { app: 'vllm' }, '10.0.0.5'));
+    await waitFor(() => names().includes('other-rank-0'), 'pod starting to match');
+    server.apply(PODS, podObject('vllm', NS, { app: 'vllm', canary: 'yes' }, '10.0.0.1'));
+    await waitFor(() => !names().includes('vllm-rank-0'), 'pod no longer matching');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLabelSelector, LabelSelectorError, matchesLabels, parseLabelSelector } from '../../src/kube/label-selector.js';
+import { selectorFromLabels } from '../../src/kube/label-selector.js';
 import { decodeModelRewrite, poolRewriteRules, resolveModelRewrite, rewriteModelNames } from '../../src/kube/model-rewrites.js';
 import { decodeObjective, objectivePriorities } from '../../src/kube/objectives.js';
 import { activePorts, decodePod, podEndpoints } from '../../src/kube/pod-endpoints.js';
@@ -7,7 +7,7 @@ import { decodePool, POOL_GROUP_V1, POOL_GROUP_V1ALPHA2 } from '../../src/kube/p
 import { leaderHealthStatus } from '../../src/health/leader-health.js';
 import { podObject } from '../helpers/fake-kube-apiserver.js';
 
-const pool = { selector: { app: 'vllm' }, targetPorts: [8000, 8001], appProtocol: 'http' };
+const pool = { selector: selectorFromLabels({ app: 'vllm' }), targetPorts: [8000, 8001], appProtocol: 'http' };
 
 describe('pods to endpoints', () => {
   it('names one endpoint per target port <pod>-rank-<i>, copying labels; a single port is still rank-0', () => {
@@ -40,25 +40,14 @@ describe('pods to endpoints', () => {
 
 describe('InferencePool decoding', () => {
   it('reads v1 matchLabels/targetPorts and v1alpha2 selector/targetPortNumber into one shape', () => {
-    expect(decodePool(POOL_GROUP_V1, { spec: { selector: { matchLabels: { app: 'x' } }, targetPorts: [{ number: 8000 }, { number: 8002 }] } })).toEqual({ selector: { app: 'x' }, targetPorts: [8000, 8002], appProtocol: 'http' });
-    expect(decodePool(POOL_GROUP_V1ALPHA2, { spec: { selector: { app: 'x' }, targetPortNumber: 8000 } })).toEqual({ selector: { app: 'x' }, targetPorts: [8000], appProtocol: 'http' });
+    expect(decodePool(POOL_GROUP_V1, { spec: { selector: { matchLabels: { app: 'x' } }, targetPorts: [{ number: 8000 }, { number: 8002 }] } })).toEqual({ selector: [{ key: 'app', operator: '=', values: ['x'] }], targetPorts: [8000, 8002], appProtocol: 'http' });
+    expect(decodePool(POOL_GROUP_V1ALPHA2, { spec: { selector: { app: 'x' }, targetPortNumber: 8000 } })).toEqual({ selector: [{ key: 'app', operator: '=', values: ['x'] }], targetPorts: [8000], appProtocol: 'http' });
   });
 
   it('rejects duplicate, missing or out-of-range ports', () => {
     expect(() => decodePool(POOL_GROUP_V1, { spec: { selector: { matchLabels: {} }, targetPorts: [{ number: 1 }, { number: 1 }] } })).toThrow();
     expect(() => decodePool(POOL_GROUP_V1, { spec: { selector: { matchLabels: {} }, targetPorts: [] } })).toThrow();
     expect(() => decodePool(POOL_GROUP_V1ALPHA2, { spec: { selector: {}, targetPortNumber: 70000 } })).toThrow();
-  });
-});
-
-describe('label selectors', () => {
-  it('parses, formats sorted and matches', () => {
-    const s = parseLabelSelector('b=2, a==1');
-    expect(s).toEqual({ a: '1', b: '2' });
-    expect(formatLabelSelector(s)).toBe('a=1,b=2');
-    expect(matchesLabels(s, { a: '1', b: '2', c: '3' })).toBe(true);
-    expect(matchesLabels(s, { a: '1' })).toBe(false);
-    for (const bad of ['', 'a', 'a!=1', 'a=1,a=2', '-x=1']) expect(() => parseLabelSelector(bad)).toThrow(LabelSelectorError);
   });
 });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { discoverySource, serveCommand } from '../../src/cli/commands/serve.js';
 import { Flags, parseFlags, UsageError } from '../../src/cli/flags.js';
+import { parseLabelSelector } from '../../src/kube/label-selector.js';
 import { FakeKubeApiServer, PODS, podObject, POOLS_V1 } from '../helpers/fake-kube-apiserver.js';
 import { healthCheck } from '../helpers/health-client.js';
 import { waitForAsync } from './wait.js';
@@ -71,7 +72,9 @@ describe('epp serve with Kubernetes discovery', () => {
     const cases: [string[], string][] = [
       [['--pool-name', 'p', '--endpoint-selector', 'a=b', '--endpoint-target-ports', '8000'], 'mutually exclusive'],
       [['--endpoint-selector', 'a=b'], '--endpoint-target-ports needs 1 to 8 ports'],
-      [['--endpoint-selector', 'a', '--endpoint-target-ports', '8000'], '--endpoint-selector'],
+      [['--endpoint-selector', 'a in b', '--endpoint-target-ports', '8000'], `invalid endpoint-selector "a in b": unable to parse requirement: found 'b' expected: '('`],
+      [['--endpoint-selector', 'app=-x', '--endpoint-target-ports', '8000'], 'invalid endpoint-selector "app=-x": unable to parse requirement: values[0][app]: Invalid value: "-x"'],
+      [['--endpoint-selector', ' ', '--endpoint-target-ports', '8000'], '--endpoint-selector is blank'],
       [['--endpoint-target-ports', '8000'], 'a discovery source is required'],
       [['--pool-name', 'p', '--pool-group', 'example.com'], 'unsupported --pool-group'],
       [['--endpoint-selector', 'a=b', '--endpoint-target-ports', '8000,8000'], 'unique'],
@@ -91,7 +94,21 @@ describe('epp serve with Kubernetes discovery', () => {
         kubernetes: { namespace: 'from-env', pool: { poolName: 'p', poolGroup: 'inference.networking.k8s.io' }, leaderElection: true },
       });
       const standalone = discoverySource(flagsOf(['--pool-namespace', 'ns', '--endpoint-selector', 'app=vllm,tier=gpu', '--endpoint-target-ports', '8000,8001']));
-      expect(standalone).toMatchObject({ kubernetes: { namespace: 'ns', pool: { selector: { app: 'vllm', tier: 'gpu' }, targetPorts: [8000, 8001] }, leaderElection: false } });
+      expect(standalone).toMatchObject({ kubernetes: { namespace: 'ns', pool: { selector: parseLabelSelector('app=vllm,tier=gpu'), targetPorts: [8000, 8001] }, leaderElection: false } });
+      // The full grammar: set-based, inequality and existence requirements.
+      const setBased = discoverySource(flagsOf(['--pool-namespace', 'ns', '--endpoint-selector', 'app in (vllm, sglang),tier!=cpu,!canary,gpu', '--endpoint-target-ports', '8000']));
+      expect(setBased).toMatchObject({
+        kubernetes: {
+          pool: {
+            selector: [
+              { key: 'app', operator: 'in', values: ['sglang', 'vllm'] },
+              { key: 'canary', operator: '!', values: [] },
+              { key: 'gpu', operator: 'exists', values: [] },
+              { key: 'tier', operator: '!=', values: ['cpu'] },
+            ],
+          },
+        },
+      });
     } finally {
       if (saved === undefined) delete process.env.NAMESPACE;
       else process.env.NAMESPACE = saved;

@@ -2,7 +2,7 @@
 import { startPicker, type PickerOptions } from '../../app.js';
 import type { ConfigSource } from '../../config/load-config.js';
 import { defaultPoolNamespace } from '../../kube/pool-namespace.js';
-import { LabelSelectorError, parseLabelSelector } from '../../kube/label-selector.js';
+import { LabelSelectorError, parseLabelSelector, type LabelSelector } from '../../kube/label-selector.js';
 import { poolResource } from '../../kube/pool-spec.js';
 import { createLogger } from '../../observability/logger.js';
 import { tlsPolicy, TlsPolicyError, type TlsPolicy } from '../../extproc/tls-policy.js';
@@ -87,7 +87,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'pool-name', kind: 'string', default: '', help: 'InferencePool to serve (Kubernetes discovery)' },
   { name: 'pool-namespace', kind: 'string', default: '', help: 'namespace of the InferencePool (default: $NAMESPACE, else the service account namespace, else default)' },
   { name: 'pool-group', kind: 'string', default: 'inference.networking.k8s.io', help: 'API group of the InferencePool' },
-  { name: 'endpoint-selector', kind: 'string', default: '', help: 'standalone Kubernetes discovery: pod label selector k=v,k2=v2' },
+  { name: 'endpoint-selector', kind: 'string', default: '', help: 'standalone Kubernetes discovery: pod label selector (Kubernetes syntax: k=v, k!=v, k in (a,b), k notin (a), k, !k; comma-joined)' },
   { name: 'endpoint-target-ports', kind: 'list', default: [], help: 'standalone Kubernetes discovery: target ports (1-8, comma-separated)' },
   { name: 'ha-enable-leader-election', kind: 'bool', default: false, help: 'active-passive HA: compete for a Lease; only the leader reports ready' },
   { name: 'v', kind: 'int', default: 2, help: 'log verbosity: 1 warn, 2 info, 3 verbose (a line per request), 4 debug (with profile and scores), 5 trace' },
@@ -138,13 +138,16 @@ export function discoverySource(flags: Flags): PickerOptions['discovery'] {
     }
     return { kubernetes: { namespace, pool: { poolName, poolGroup }, leaderElection } };
   }
-  let selector: Record<string, string>;
+  let selector: LabelSelector;
   try {
     selector = parseLabelSelector(selectorText);
   } catch (err) {
-    if (err instanceof LabelSelectorError) throw new UsageError(`--endpoint-selector: ${err.message}`);
+    // The reference's wording: invalid endpoint-selector "<text>": <labels.Parse error>.
+    if (err instanceof LabelSelectorError) throw new UsageError(`invalid endpoint-selector ${JSON.stringify(selectorText)}: ${err.message}`);
     throw err;
   }
+  // A blank selector parses as "everything"; every pod of the namespace is never what was meant.
+  if (selector.length === 0) throw new UsageError('--endpoint-selector is blank: it would select every pod in the namespace');
   return {
     kubernetes: { namespace, pool: { selector, targetPorts: targetPorts(ports) }, leaderElection, leaseName: `epp-${namespace}-${deploymentName(process.env.POD_NAME)}.llm-d.ai` },
   };
