@@ -66,6 +66,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'config-file', kind: 'string', default: '', help: 'EndpointPickerConfig YAML file' },
   { name: 'config-text', kind: 'string', default: '', help: 'EndpointPickerConfig YAML text' },
   { name: 'endpoints-file', kind: 'string', default: '', help: 'local discovery: YAML file listing endpoints, reloaded on change' },
+  { name: 'allow-experimental-plugins', kind: 'bool', default: false, help: 'load plugins of Alpha stability (refused otherwise)' },
   { name: 'max-request-body-bytes', kind: 'int', default: 32 * 1024 * 1024, help: 'request bodies larger than this get 413' },
   { name: 'decision-timeout', kind: 'duration', default: 5000, help: 'a routing decision not made within this answers 503' },
   { name: 'request-body-mode', kind: 'string', default: 'full-duplex', help: 'body mode assumed when the data plane sends no protocol_config: full-duplex | buffered' },
@@ -110,7 +111,12 @@ export function discoverySource(flags: Flags): PickerOptions['discovery'] {
   const selectorText = flags.string('endpoint-selector');
   const ports = flags.list('endpoint-target-ports');
   const chosen = [endpointsFile !== '', poolName !== '', selectorText !== ''].filter(Boolean).length;
-  if (chosen === 0) throw new UsageError('a discovery source is required: --pool-name NAME, --endpoint-selector k=v with --endpoint-target-ports, or --endpoints-file FILE');
+  // Without a flag, the config must name a discovery plugin (dataLayer.discovery); startPicker checks it.
+  if (chosen === 0) {
+    if (ports.length > 0) throw new UsageError('a discovery source is required: --endpoint-target-ports needs --endpoint-selector');
+    if (flags.bool('ha-enable-leader-election')) throw new UsageError('--ha-enable-leader-election needs Kubernetes discovery (--pool-name or --endpoint-selector)');
+    return { configured: true };
+  }
   if (chosen > 1) throw new UsageError('--pool-name, --endpoint-selector and --endpoints-file are mutually exclusive');
   if (selectorText === '' && ports.length > 0) throw new UsageError('--endpoint-target-ports needs --endpoint-selector');
   const leaderElection = flags.bool('ha-enable-leader-election');
@@ -176,6 +182,7 @@ export const serveCommand: Command = {
       certPath: flags.string('cert-path'),
       enableCertReload: flags.bool('enable-cert-reload'),
       config: configSource(flags),
+      allowExperimentalPlugins: flags.bool('allow-experimental-plugins'),
       discovery,
       maxRequestBodyBytes: maxBody,
       decisionTimeoutMs: flags.number('decision-timeout'),
