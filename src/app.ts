@@ -189,15 +189,17 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     endpointsFile.start();
     fileSource = endpointsFile;
   } else if ('kubernetes' in options.discovery) {
-    // haPopulateNonLeaderDatastore=false: a standby keeps its datastore empty until it leads, as the
-    // reference's standby runs no reconcilers; on by default, a standby routes what reaches it.
-    const populateAlways = !(options.discovery.kubernetes.leaderElection === true && built.featureGates.get(HA_POPULATE_NON_LEADER_DATASTORE_GATE) === false);
+    // haPopulateNonLeaderDatastore=false: a standby's datastore stays empty until it leads (the
+    // reference's standby runs no reconcilers); it still counts as synced so liveness holds. On by
+    // default: a standby keeps its datastore populated and routes what reaches it.
+    const gated = options.discovery.kubernetes.leaderElection === true && built.featureGates.get(HA_POPULATE_NON_LEADER_DATASTORE_GATE) === false;
     let leading = false;
-    let latest: { specs: EndpointSpec[]; objectives: ReadonlyMap<string, number> } = { specs: [], objectives: new Map() };
+    let latestSpecs: EndpointSpec[] | undefined;
+    let latestObjectives: ReadonlyMap<string, number> = new Map();
     const publish = (): void => {
-      if (!populateAlways && !leading) return;
-      datastore.setObjectives(latest.objectives);
-      datastore.setEndpoints(latest.specs);
+      const populate = !gated || leading;
+      datastore.setObjectives(populate ? latestObjectives : new Map());
+      if (latestSpecs !== undefined) datastore.setEndpoints(populate ? latestSpecs : []);
     };
     // Imported here: the Kubernetes client library is most of a picker's heap, and every full
     // collection marks it (bench/README "extproc"), so pickers that do not watch Kubernetes skip it.
@@ -206,22 +208,18 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       ...options.discovery.kubernetes,
       logger,
       onEndpoints: (specs) => {
-        latest = { ...latest, specs };
-        if (populateAlways || leading) datastore.setEndpoints(specs);
+        latestSpecs = specs;
+        if (!gated || leading) datastore.setEndpoints(specs);
+        else publish();
       },
       onObjectives: (objectives) => {
-        latest = { ...latest, objectives };
-        if (populateAlways || leading) datastore.setObjectives(objectives);
+        latestObjectives = objectives;
+        if (!gated || leading) datastore.setObjectives(objectives);
       },
       onConfiguredModels: (names) => metrics.pinModelNames(names),
       onLeaderChange: (leader) => {
         leading = leader;
-        if (populateAlways) return;
-        if (leader) publish();
-        else {
-          datastore.setObjectives(new Map());
-          datastore.setEndpoints([]);
-        }
+        if (gated) publish();
       },
     });
     kube.start();

@@ -51,7 +51,7 @@ export function parseDiscoveryFile(text: string): { readonly endpoints: Endpoint
   if (list.length > MAX_ENTRIES) throw new Error(`endpoints: at most ${MAX_ENTRIES} entries`);
   const endpoints: EndpointSpec[] = [];
   const problems: string[] = [];
-  const ignored = Object.keys(raw).filter((k) => k !== 'endpoints').map((k) => k);
+  const ignored = Object.keys(raw).filter((k) => k !== 'endpoints');
   const seen = new Set<string>();
   list.forEach((entry: unknown, i) => {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
