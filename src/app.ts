@@ -176,6 +176,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   let kube: KubernetesDiscovery | undefined;
   if (built.discovery !== undefined) {
     built.discovery.start((specs) => datastore.setEndpoints(specs), logger);
+    logger.info({ path: built.discovery.path, watchFile: built.discovery.watchFile }, 'file discovery: InferenceObjective and InferenceModelRewrite resources are not watched (every request has priority 0)');
     fileSource = built.discovery;
   } else if ('endpointsFile' in options.discovery) {
     const endpointsFile = new EndpointsFileSource({

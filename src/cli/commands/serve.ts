@@ -1,6 +1,6 @@
 /** `epp serve`: the ext_proc endpoint picker, with llm-d's flags and defaults. */
 import { startPicker, type PickerOptions } from '../../app.js';
-import type { ConfigSource } from '../../config/load-config.js';
+import { loadConfig, type ConfigSource } from '../../config/load-config.js';
 import { defaultPoolNamespace } from '../../kube/pool-namespace.js';
 import { LabelSelectorError, parseLabelSelector } from '../../kube/label-selector.js';
 import { poolResource } from '../../kube/pool-spec.js';
@@ -166,6 +166,9 @@ export const serveCommand: Command = {
   flags: FLAGS,
   async run(flags) {
     const discovery = discoverySource(flags);
+    if ('configured' in discovery && loadConfig(configSource(flags)).dataLayer?.discovery === undefined) {
+      throw new UsageError('a discovery source is required: --pool-name NAME, --endpoint-selector k=v with --endpoint-target-ports, --endpoints-file FILE, or dataLayer.discovery in the config');
+    }
     const mode = flags.string('request-body-mode');
     if (mode !== 'full-duplex' && mode !== 'buffered') throw new UsageError(`--request-body-mode must be full-duplex or buffered, not "${mode}"`);
     const maxBody = flags.number('max-request-body-bytes');
