@@ -131,13 +131,13 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   if (built.discovery !== undefined && 'kubernetes' in options.discovery) logger.warn('config: dataLayer.discovery selects file discovery; Kubernetes discovery flags are not acted on (as in the reference)');
   const pluginList = [...plugins.values()];
   attachDisaggMetrics(pluginList, metrics);
-  let parser: RequestParser;
-  if (built.parsers.length === 1 && built.parsers[0] !== undefined) parser = built.parsers[0];
-  else if (built.parsers.length > 1) {
+  // Each request goes to the parser claiming its path, as the reference's parser registry does.
+  let parser: RequestParser = new OpenAIParser(OPENAI_PARSER_TYPE);
+  if (built.parsers.length > 0) {
     const parserRegistry = new ParserRegistry(built.parsers);
     for (const skipped of parserRegistry.skipped) logger.warn(`config: requestHandler.parsers: ${skipped} is skipped`);
     parser = parserRegistry;
-  } else parser = new OpenAIParser(OPENAI_PARSER_TYPE);
+  }
   // The configured metrics source scrapes; every extractor configured for it reads the engine type.
   const binding = built.dataSources[0];
   const extractors = built.dataSources.flatMap((b) => b.extractors);
