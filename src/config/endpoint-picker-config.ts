@@ -28,12 +28,12 @@ const pluginRef = z.strictObject({ pluginRef: z.string().default('') });
 
 /** A Kubernetes resource quantity (`5000`, `1G`, `512Mi`), decoded to a number. */
 const QUANTITY_SUFFIX: Record<string, number> = {
-  '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
   Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
 };
 export const quantitySchema = z.union([z.number().finite().min(0), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
-  const m = /^\s*(\d+(?:\.\d+)?)(?:[eE]([+-]?\d+))?([kMGTPE]i?)?\s*$/.exec(value);
+  const m = /^\s*(\d+(?:\.\d+)?)(?:[eE]([+-]?\d+))?(m|[kMGTPE]i?)?\s*$/.exec(value);
   const scale = m === null ? undefined : QUANTITY_SUFFIX[m[3] ?? ''];
   if (m === null || scale === undefined || (m[2] !== undefined && m[3] !== undefined)) {
     ctx.addIssue({ code: 'custom', message: `invalid quantity "${value}" (e.g. 5000, 1G, 512Mi)` });

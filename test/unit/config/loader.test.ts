@@ -280,6 +280,11 @@ dataLayer:
     expect(problems(() => build('plugins: [{type: file-discovery}]\n'))).toEqual([expect.stringMatching(/^plugins\[0\]\.parameters\.path: /)]);
   });
 
+  it('decodes flowControl quantities and durations as the reference (Kubernetes quantities, Go durations)', () => {
+    const fc = build('flowControl: {maxBytes: 1Gi, maxRequests: "5k", defaultRequestTTL: 1m30s, priorityBands: [{priority: 1, maxRequests: 100}]}\n').flowControl;
+    expect([fc?.maxBytes, fc?.maxRequests, fc?.defaultRequestTTL, fc?.priorityBands[0]?.maxRequests]).toEqual([2 ** 30, 5000, 90_000, 100]);
+  });
+
   it('warns that flowControl settings are ignored while its gate is off', () => {
     expect(build('flowControl: {maxRequests: 5000, defaultRequestTTL: 60s}\n').warnings).toEqual([expect.stringMatching(/^flowControl: set, but the flowControl feature gate is off/)]);
     expect(problems(() => build('featureGates: [flowControl]\nflowControl: {usageLimitPolicyPluginRef: nope}\n'))).toEqual(['flowControl.usageLimitPolicyPluginRef: no plugin named "nope"']);
