@@ -139,11 +139,10 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     parser = parserRegistry;
   }
   // The configured metrics source scrapes; every extractor configured for it reads the engine type.
-  const binding = built.dataSources[0];
-  const extractors = built.dataSources.flatMap((b) => b.extractors);
-  const fallbackExtractor = new CoreMetricsExtractor('core-metrics-extractor', { defaultEngine: 'vllm', engineConfigs: [] });
-  const extractor = extractors[0] ?? fallbackExtractor;
-  if (binding === undefined) logger.info('no data sources configured; metrics collection is disabled');
+  // As the reference: no source, or a source without extractors (the loader warns), collects no metrics.
+  const binding = built.dataSources.find((b) => b.extractors.length > 0);
+  const extractor = binding?.extractors[0] ?? new CoreMetricsExtractor('core-metrics-extractor', { defaultEngine: 'vllm', engineConfigs: [] });
+  if (binding === undefined) logger.info('no data source with an extractor configured; metrics collection is disabled');
   const datastore = new Datastore();
   // Prefix indexes report their metrics and drop endpoints that leave the pool.
   const prefixProducers = pluginList.filter((p): p is ApproxPrefixCacheProducer => p instanceof ApproxPrefixCacheProducer);

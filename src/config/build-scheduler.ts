@@ -327,9 +327,10 @@ export function buildScheduler(
       else problems.push(`${at}: plugin "${e.pluginRef}" (type ${extractor.typedName.type}) is not a metrics extractor for ${METRICS_DATA_SOURCE_TYPE}`);
     });
     if (s.extractors.length === 0) warnings.push(`${s.path}: data source "${s.pluginRef}" has no extractors, so no endpoint metrics come from it`);
+    if (extractors.length > 1) warnings.push(`${s.path}.extractors: ${extractors.length} metrics extractors listed; the first, "${extractors[0]?.typedName.name ?? ''}", reads the metrics`);
     dataSources.push({ source: plugin, extractors });
   }
-  if (dataSources.length > 1) warnings.push(`dataLayer.sources: ${dataSources.length} metrics sources configured; each endpoint is scraped once, with the first source's settings and every listed extractor`);
+  if (dataSources.length > 1) warnings.push(`dataLayer.sources: ${dataSources.length} metrics sources configured; each endpoint is scraped once, with the first source (that has an extractor) and its first extractor`);
   let discovery: FileDiscovery | undefined;
   if (dataLayer?.discovery !== undefined) {
     const ref = dataLayer.discovery.pluginRef;
