@@ -119,10 +119,10 @@ export function buildScheduler(
       saturationPath = 'saturationDetector.pluginRef';
     }
   }
-  let parserRefs = (config.requestHandler?.parsers ?? []).map((p, i) => ({ ref: p.pluginRef, path: `requestHandler.parsers[${i}].pluginRef`, explicit: true }));
+  let parserRefs = (config.requestHandler?.parsers ?? []).map((p, i) => ({ ref: p.pluginRef, path: `requestHandler.parsers[${i}].pluginRef` }));
   if (config.parser !== undefined) {
     warnings.push('parser: the top-level field is deprecated; use requestHandler.parsers (when both are set, the new field is used)');
-    if (parserRefs.length === 0) parserRefs = [{ ref: config.parser.pluginRef, path: 'parser.pluginRef', explicit: true }];
+    if (parserRefs.length === 0) parserRefs = [{ ref: config.parser.pluginRef, path: 'parser.pluginRef' }];
   }
   const { gates: featureGates, problems: gateProblems } = resolveFeatureGates(config.featureGates);
   problems.push(...gateProblems);
@@ -163,11 +163,11 @@ export function buildScheduler(
       origin.set(d.name, at);
       for (const w of built.warnings) warnings.push(`${at}.${w}`);
     } catch (err) {
-      failed.add(d.name);
       const found = err instanceof ConfigError ? err.problems.map((p) => `${at}.parameters${p.startsWith('(root)') ? p.slice('(root)'.length) : `.${p}`}`) : [`${at}.parameters: ${err instanceof Error ? err.message : String(err)}`];
       // A plugin that names one whose declaration failed fails because of it: that is reported already.
       const consequence = (p: string): boolean => [...failed].some((name) => p.includes(`"${name}"`));
       problems.push(...found.filter((p) => !consequence(p)));
+      failed.add(d.name);
     }
     const deprecatedFor = registry.registration(d.type)?.deprecatedFor;
     if (deprecatedFor !== undefined) warnings.push(`${at}.type: plugin type "${d.type}" is deprecated; use "${deprecatedFor}"`);
@@ -258,7 +258,7 @@ export function buildScheduler(
 
   // Parsers: a reference that names no plugin instantiates that type with default parameters, as
   // the reference does; the default list keeps only the types this build has.
-  if (parserRefs.length === 0) parserRefs = DEFAULT_PARSER_TYPES.filter((t) => registry.has(t)).map((t) => ({ ref: t, path: 'requestHandler.parsers (default)', explicit: false }));
+  if (parserRefs.length === 0) parserRefs = DEFAULT_PARSER_TYPES.filter((t) => registry.has(t)).map((t) => ({ ref: t, path: 'requestHandler.parsers (default)' }));
   const parsers: RequestParser[] = [];
   for (const { ref, path } of parserRefs) {
     const plugin = resolveByNameOrType(ref, path, 'parser');
