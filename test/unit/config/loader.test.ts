@@ -111,6 +111,13 @@ schedulingProfiles: [{name: d, plugins: [{pluginRef: queue-scorer}, {pluginRef: 
   });
 });
 
+describe('YAML', () => {
+  it('reads YAML 1.1 as the reference does (yes/on are booleans) and refuses duplicate keys', () => {
+    expect(build('plugins: [{type: file-discovery, parameters: {path: /x, watchFile: yes}}]\ndataLayer: {discovery: {pluginRef: file-discovery}}\n').discovery?.watchFile).toBe(true);
+    expect(problems(() => loadConfig({ text: `${HEADER}plugins: []\nplugins: []\n` }))).toEqual([expect.stringMatching(/^not valid YAML: .*unique/)]);
+  });
+});
+
 describe('legacy forms', () => {
   it('moves top-level parser and saturationDetector to their new places with a deprecation warning', () => {
     const built = build(`plugins: [{type: passthrough-parser}, {name: sd, type: utilization-detector, parameters: {queueDepthThreshold: 7}}]
