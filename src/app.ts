@@ -24,13 +24,13 @@ import type { Logger } from './observability/logger.js';
 import { GrpcStreamMetrics } from './observability/grpc-stream-metrics.js';
 import { loadMetricsTls, startMetricsServer } from './observability/metrics-server.js';
 import { EppMetrics } from './observability/metrics.js';
-import type { Plugin } from './plugin/plugin.js';
+import type { PluginRegistry } from './plugin/registry.js';
 import { PrefixCacheMetrics } from './prefix/prefix-metrics.js';
-import { isRequestParser, OpenAIParser, OPENAI_PARSER_TYPE } from './request/request-parser.js';
+import { OpenAIParser, OPENAI_PARSER_TYPE, type RequestParser } from './request/request-parser.js';
+import { ParserRegistry } from './request/parser-registry.js';
 import { ApproxPrefixCacheProducer } from './scheduling/plugins/approx-prefix-cache-producer.js';
-import { UTILIZATION_DETECTOR_TYPE } from './scheduling/plugins/utilization-detector.js';
-import { isSaturationDetector, type SaturationDetector } from './scheduling/saturation-detector.js';
-import { CoreMetricsExtractor, MetricsDataSource, coreMetricsExtractorFactory, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
+import { CoreMetricsExtractor } from './scrape/data-layer-plugins.js';
+import { HA_POPULATE_NON_LEADER_DATASTORE_GATE } from './config/feature-gates.js';
 import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-collector.js';
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
@@ -51,8 +51,18 @@ export interface PickerOptions {
   /** Reload tls.crt/tls.key from `certPath` when they change (`--enable-cert-reload`). */
   readonly enableCertReload?: boolean;
   readonly config: ConfigSource;
-  /** Exactly one discovery source: a watched file, a fixed list (demo, tests), or Kubernetes (InferencePool or standalone selector). */
+  /** Plugin types to build the config with (default: the built-ins); embedders and tests add their own. */
+  readonly registry?: PluginRegistry;
+  /** Load Alpha-stability plugins (`--allow-experimental-plugins`); default false. */
+  readonly allowExperimentalPlugins?: boolean;
+  /**
+   * Exactly one discovery source: a watched file, a fixed list (demo, tests), Kubernetes
+   * (InferencePool or standalone selector), or `configured`: the config's `dataLayer.discovery`.
+   * A config that declares `dataLayer.discovery` takes precedence over Kubernetes flags, as in the
+   * reference; with `endpointsFile` or a fixed list it is an error.
+   */
   readonly discovery:
+    | { readonly configured: true }
     | { readonly endpointsFile: string }
     | { readonly endpoints: readonly EndpointSpec[]; readonly objectives?: ReadonlyMap<string, number> }
     | { readonly kubernetes: KubernetesDiscoveryConfig };
@@ -112,51 +122,41 @@ export interface PickerServer {
 
 const MIB = 1024 * 1024;
 
-/**
- * The plugin a config section names, which must be of the right kind; without a reference, the first
- * listed plugin of that kind, else `fallback()` (the reference's auto-injected default).
- */
-function resolvePlugin<T extends Plugin>(
-  ref: string | undefined,
-  plugins: ReadonlyMap<string, Plugin>,
-  guard: (p: Plugin) => p is T,
-  section: string,
-  fallback: () => T | undefined,
-): T | undefined {
-  if (ref === undefined) return [...plugins.values()].find(guard) ?? fallback();
-  const plugin = plugins.get(ref);
-  if (plugin === undefined) throw new ConfigError('EndpointPickerConfig', [`${section}.pluginRef: no plugin named "${ref}"`]);
-  if (!guard(plugin)) throw new ConfigError('EndpointPickerConfig', [`${section}.pluginRef: plugin "${ref}" (type ${plugin.typedName.type}) cannot serve as ${section}`]);
-  return plugin;
-}
-
-
 /** Starts the picker. Throws (with every problem listed) on an invalid config or endpoints file. */
 export async function startPicker(options: PickerOptions): Promise<PickerServer> {
   const { logger } = options;
   const random = options.random ?? Math.random;
   const metrics = new EppMetrics({ defaultMetrics: true, namespace: 'kubernetes' in options.discovery ? options.discovery.kubernetes.namespace : '' });
   const config = loadConfig(options.config);
-  if (config.featureGates.includes('flowControl')) {
-    logger.warn('feature gate flowControl: flow control (queueing, fairness) is not implemented in this build; legacy admission applies (sheddable requests get 429 when saturated)');
-  }
-  const registry = registerBuiltins();
+  const registry = options.registry ?? registerBuiltins();
   const clock = options.clock ?? SYSTEM_CLOCK;
   const context = { random, now: () => clock.now() };
-  const { scheduler, plugins } = buildScheduler(config, registry, context, metrics);
+  const built = buildScheduler(config, registry, context, metrics, 'EndpointPickerConfig', { allowExperimentalPlugins: options.allowExperimentalPlugins ?? false });
+  const { scheduler, plugins, saturationDetector } = built;
+  for (const warning of built.warnings) logger.warn(`config: ${warning}`);
+  if (built.discovery !== undefined && ('endpointsFile' in options.discovery || 'endpoints' in options.discovery)) {
+    throw new ConfigError('EndpointPickerConfig', ['dataLayer.discovery: cannot be combined with --endpoints-file (or a fixed endpoint list): use one discovery source']);
+  }
+  if (built.discovery === undefined && 'configured' in options.discovery) {
+    throw new ConfigError('EndpointPickerConfig', [
+      'a discovery source is required: dataLayer.discovery.pluginRef naming a file-discovery plugin, or --pool-name NAME, --endpoint-selector k=v with --endpoint-target-ports, or --endpoints-file FILE',
+    ]);
+  }
+  if (built.discovery !== undefined && 'kubernetes' in options.discovery) logger.warn('config: dataLayer.discovery selects file discovery; Kubernetes discovery flags are not acted on (as in the reference)');
   const pluginList = [...plugins.values()];
   attachDisaggMetrics(pluginList, metrics);
-  // Injected with defaults when the config does not list them, as the reference does.
-  const source = pluginList.find((p): p is MetricsDataSource => p instanceof MetricsDataSource) ?? (metricsDataSourceFactory('metrics-data-source', {}, { random }) as MetricsDataSource);
-  const extractor = pluginList.find((p): p is CoreMetricsExtractor => p instanceof CoreMetricsExtractor) ?? (coreMetricsExtractorFactory('core-metrics-extractor', {}, { random }) as CoreMetricsExtractor);
-  const parser = resolvePlugin(config.parser?.pluginRef, plugins, isRequestParser, 'parser', () => new OpenAIParser(OPENAI_PARSER_TYPE)) ?? new OpenAIParser(OPENAI_PARSER_TYPE);
-  const saturationDetector = resolvePlugin(
-    config.saturationDetector?.pluginRef,
-    plugins,
-    isSaturationDetector,
-    'saturationDetector',
-    () => registry.create(UTILIZATION_DETECTOR_TYPE, UTILIZATION_DETECTOR_TYPE, {}, context) as Plugin & SaturationDetector,
-  );
+  // Each request goes to the parser claiming its path, as the reference's parser registry does.
+  let parser: RequestParser = new OpenAIParser(OPENAI_PARSER_TYPE);
+  if (built.parsers.length > 0) {
+    const parserRegistry = new ParserRegistry(built.parsers);
+    for (const skipped of parserRegistry.skipped) logger.warn(`config: requestHandler.parsers: ${skipped} is skipped`);
+    parser = parserRegistry;
+  }
+  // The configured metrics source scrapes; every extractor configured for it reads the engine type.
+  // As the reference: no source, or a source without extractors (the loader warns), collects no metrics.
+  const binding = built.dataSources.find((b) => b.extractors.length > 0);
+  const extractor = binding?.extractors[0] ?? new CoreMetricsExtractor('core-metrics-extractor', { defaultEngine: 'vllm', engineConfigs: [] });
+  if (binding === undefined) logger.info('no data source with an extractor configured; metrics collection is disabled');
   const datastore = new Datastore();
   // Prefix indexes report their metrics and drop endpoints that leave the pool.
   const prefixProducers = pluginList.filter((p): p is ApproxPrefixCacheProducer => p instanceof ApproxPrefixCacheProducer);
@@ -167,27 +167,32 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       for (const p of prefixProducers) p.retainOnly(snapshot.endpoints);
     });
   }
+  const sourceParameters = binding?.source.parameters;
   const collector = new MetricsCollector({
     intervalMs: options.refreshMetricsIntervalMs,
     stalenessMs: options.metricsStalenessMs,
-    timeoutMs: source.parameters.timeout,
-    maxBytes: source.parameters.maxResponseBytes,
+    timeoutMs: sourceParameters?.timeout ?? 1000,
+    maxBytes: sourceParameters?.maxResponseBytes ?? 16 * MIB,
     maxBackoffMs: Math.max(options.refreshMetricsIntervalMs, 1000),
-    scheme: source.parameters.scheme,
-    path: source.parameters.path,
-    nameFilter: source.parameters.nameFilter,
-    fetcher: options.fetcher ?? new KeepAliveMetricsFetcher({ insecureSkipVerify: source.parameters.insecureSkipVerify }),
+    scheme: sourceParameters?.scheme ?? 'http',
+    path: sourceParameters?.path ?? '/metrics',
+    nameFilter: sourceParameters?.nameFilter ?? true,
+    fetcher: options.fetcher ?? new KeepAliveMetricsFetcher({ insecureSkipVerify: sourceParameters?.insecureSkipVerify ?? true }),
     engineFor: (e) => extractor.engineFor(e),
     clock,
     logger,
     metrics: metrics.collectorMetrics(),
   });
-  datastore.onChange((snapshot) => collector.sync(snapshot.endpoints));
+  if (binding !== undefined) datastore.onChange((snapshot) => collector.sync(snapshot.endpoints));
   metrics.attachPool(options.poolName, () => datastore.snapshot.endpoints);
-  let fileSource: EndpointsFileSource | undefined;
+  let fileSource: { close(): void } | undefined;
   let kube: KubernetesDiscovery | undefined;
-  if ('endpointsFile' in options.discovery) {
-    fileSource = new EndpointsFileSource({
+  if (built.discovery !== undefined) {
+    built.discovery.start((specs) => datastore.setEndpoints(specs), logger);
+    logger.info({ path: built.discovery.path, watchFile: built.discovery.watchFile }, 'file discovery: InferenceObjective and InferenceModelRewrite resources are not watched (every request has priority 0)');
+    fileSource = built.discovery;
+  } else if ('endpointsFile' in options.discovery) {
+    const endpointsFile = new EndpointsFileSource({
       path: options.discovery.endpointsFile,
       logger,
       onEndpoints: (specs, objectives) => {
@@ -195,20 +200,44 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
         datastore.setEndpoints(specs);
       },
     });
-    fileSource.start();
+    endpointsFile.start();
+    fileSource = endpointsFile;
   } else if ('kubernetes' in options.discovery) {
+    // haPopulateNonLeaderDatastore=false: a standby's datastore stays empty until it leads (the
+    // reference's standby runs no reconcilers); it still counts as synced so liveness holds. On by
+    // default: a standby keeps its datastore populated and routes what reaches it.
+    const gated = options.discovery.kubernetes.leaderElection === true && built.featureGates.get(HA_POPULATE_NON_LEADER_DATASTORE_GATE) === false;
+    let leading = false;
+    let latestSpecs: EndpointSpec[] | undefined;
+    let latestObjectives: ReadonlyMap<string, number> = new Map();
+    const publish = (): void => {
+      const populate = !gated || leading;
+      datastore.setObjectives(populate ? latestObjectives : new Map());
+      if (latestSpecs !== undefined) datastore.setEndpoints(populate ? latestSpecs : []);
+    };
     // Imported here: the Kubernetes client library is most of a picker's heap, and every full
     // collection marks it (bench/README "extproc"), so pickers that do not watch Kubernetes skip it.
     const { KubernetesDiscovery } = await import('./kube/kubernetes-discovery.js');
     kube = new KubernetesDiscovery({
       ...options.discovery.kubernetes,
       logger,
-      onEndpoints: (specs) => datastore.setEndpoints(specs),
-      onObjectives: (priorities) => datastore.setObjectives(priorities),
+      onEndpoints: (specs) => {
+        latestSpecs = specs;
+        if (!gated || leading) datastore.setEndpoints(specs);
+        else publish();
+      },
+      onObjectives: (objectives) => {
+        latestObjectives = objectives;
+        if (!gated || leading) datastore.setObjectives(objectives);
+      },
       onConfiguredModels: (names) => metrics.pinModelNames(names),
+      onLeaderChange: (leader) => {
+        leading = leader;
+        if (gated) publish();
+      },
     });
     kube.start();
-  } else {
+  } else if ('endpoints' in options.discovery) {
     datastore.setObjectives(options.discovery.objectives ?? new Map());
     datastore.setEndpoints(options.discovery.endpoints);
   }

@@ -2,6 +2,7 @@
 import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passthroughParserFactory } from './request/request-parser.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
 import { PluginRegistry } from './plugin/registry.js';
+import { FILE_DISCOVERY_TYPE, fileDiscoveryFactory } from './discovery/file-discovery.js';
 import { ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory } from './scheduling/plugins/active-request-scorer.js';
 import { ALWAYS_DISAGG_PD_DECIDER_TYPE, alwaysDisaggPdDeciderFactory } from './scheduling/plugins/always-disagg-pd-decider.js';
 import { APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory } from './scheduling/plugins/approx-prefix-cache-producer.js';
@@ -33,7 +34,14 @@ import { TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory } from './scheduling/plu
 import { UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory } from './scheduling/plugins/utilization-detector.js';
 import { WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory } from './scheduling/plugins/weighted-random-picker.js';
 
-/** Registers every built-in plugin type into `registry` (a fresh one by default). */
+const ALPHA = { stability: 'Alpha' } as const;
+const LATE = { stability: 'Beta', resolvesReferences: true } as const;
+
+/**
+ * Registers every built-in plugin type into `registry` (a fresh one by default), with the stability
+ * level the reference gives it (v0.10 `registerInTreePlugins`; Beta unless marked). Types this
+ * project adds (prefill-cost-scorer, the dp-group plugins, data-parallel-rank-header) are Beta.
+ */
 export function registerBuiltins(registry = new PluginRegistry()): PluginRegistry {
   // Scorers
   registry.register(QUEUE_SCORER_TYPE, queueScorerFactory);
@@ -44,14 +52,14 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory);
   registry.register(ACTIVE_REQUEST_SCORER_TYPE, activeRequestScorerFactory);
   registry.register(TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory);
-  registry.register(SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory);
+  registry.register(SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory, ALPHA);
   registry.register(NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory);
   registry.register(CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory);
   registry.register(PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory);
   // Filters and the saturation detector
   registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
-  registry.register(BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory);
-  registry.register(BY_LABEL_TYPE, byLabelFactory);
+  registry.register(BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, { stability: 'Beta', deprecatedFor: LABEL_SELECTOR_FILTER_TYPE });
+  registry.register(BY_LABEL_TYPE, byLabelFactory, { stability: 'Beta', deprecatedFor: LABEL_SELECTOR_FILTER_TYPE });
   registry.register(DECODE_FILTER_TYPE, decodeFilterFactory);
   registry.register(PREFILL_FILTER_TYPE, prefillFilterFactory);
   registry.register(ENCODE_FILTER_TYPE, encodeFilterFactory);
@@ -62,12 +70,12 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory);
   registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
   // P/D disaggregation: profile handlers, their deciders, the deprecated header plugins
-  registry.register(DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory);
-  registry.register(PD_PROFILE_HANDLER_TYPE, pdProfileHandlerFactory);
+  registry.register(DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory, LATE);
+  registry.register(PD_PROFILE_HANDLER_TYPE, pdProfileHandlerFactory, { ...LATE, deprecatedFor: DISAGG_PROFILE_HANDLER_TYPE });
   registry.register(PREFIX_BASED_PD_DECIDER_TYPE, prefixBasedPdDeciderFactory);
   registry.register(ALWAYS_DISAGG_PD_DECIDER_TYPE, alwaysDisaggPdDeciderFactory);
-  registry.register(DISAGG_HEADERS_HANDLER_TYPE, disaggHeadersHandlerFactory);
-  registry.register(PREFILL_HEADER_HANDLER_TYPE, prefillHeaderHandlerFactory);
+  registry.register(DISAGG_HEADERS_HANDLER_TYPE, disaggHeadersHandlerFactory, { stability: 'Beta', deprecatedFor: DISAGG_PROFILE_HANDLER_TYPE });
+  registry.register(PREFILL_HEADER_HANDLER_TYPE, prefillHeaderHandlerFactory, { stability: 'Beta', deprecatedFor: DISAGG_PROFILE_HANDLER_TYPE });
   // Data producers
   registry.register(INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory);
   registry.register(APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory);
@@ -76,6 +84,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(PASSTHROUGH_PARSER_TYPE, passthroughParserFactory);
   registry.register(METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory);
   registry.register(CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory);
+  registry.register(FILE_DISCOVERY_TYPE, fileDiscoveryFactory);
   // Data-parallel groups and engine-rank pinning
   registry.register(DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory);
   registry.register(DP_GROUP_BALANCE_SCORER_TYPE, dpGroupBalanceScorerFactory);

@@ -1,20 +1,42 @@
 /**
- * Turns a decoded EndpointPickerConfig into a Scheduler: instantiates every plugin through the
- * registry, assigns each profile's plugins to their slots by interface (filter, scorer, picker),
- * injects the reference's defaults (a max-score-picker in profiles without a picker, a
- * single-profile-handler when there is one profile and no handler, the data producer a configured
- * scorer consumes; no profiles → one `default` profile holding every filter, scorer and picker), and
- * reports every problem at once.
+ * Turns a decoded EndpointPickerConfig into running parts, as the reference's loader
+ * (`pkg/epp/config/loader`, v0.10) does, reporting every problem at once with its path:
+ *
+ * 1. Legacy forms are moved to their new place with a warning (top-level `parser` →
+ *    `requestHandler.parsers`, top-level `saturationDetector` → `flowControl.saturationDetector`,
+ *    the older apiVersion); feature gates are resolved.
+ * 2. Every plugin is instantiated through the registry; a plugin whose factory looks other plugins
+ *    up by name (a disaggregation handler and its deciders) is built after the rest, so listing
+ *    order does not matter. A type the reference has and this build lacks fails with
+ *    `plugin type "X" is not implemented yet (issue N: …)`; references to a plugin that failed are
+ *    not reported again.
+ * 3. System defaults (`loader/defaults.go`): no profiles → one `default` profile with every filter,
+ *    scorer and picker; one profile and no handler → a single-profile-handler; a profile without a
+ *    picker gets the first declared picker (a max-score-picker is injected only when none is
+ *    declared); scorers default to weight 1; no parsers → the default parser list (those this
+ *    build has); no saturation detector → utilization-detector; the metrics data source and core
+ *    extractor are added unless `dataLayer.injectDefaults: false` or a metrics source is
+ *    configured; a data producer a configured scorer consumes is added with default parameters.
+ * 4. Alpha plugins are refused unless experimental plugins are allowed.
  */
 import type { SchedulerMetrics } from '../observability/metrics.js';
-import { MaxScorePicker } from '../scheduling/plugins/max-score-picker.js';
-import { SingleProfileHandler, SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
+import { FileDiscovery } from '../discovery/file-discovery.js';
+import { collectParameterWarnings } from '../plugin/parameters.js';
+import type { Plugin } from '../plugin/plugin.js';
 import type { PluginContext, PluginRegistry } from '../plugin/registry.js';
+import { isRequestParser, OPENAI_PARSER_TYPE, PASSTHROUGH_PARSER_TYPE, type RequestParser } from '../request/request-parser.js';
+import { MAX_SCORE_PICKER_TYPE } from '../scheduling/plugins/max-score-picker.js';
+import { SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
+import { UTILIZATION_DETECTOR_TYPE } from '../scheduling/plugins/utilization-detector.js';
+import { isSaturationDetector, type SaturationDetector } from '../scheduling/saturation-detector.js';
 import { Scheduler } from '../scheduling/scheduler.js';
 import { isDataProducer, isFilter, isFirstResponseByteHook, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
-import type { Plugin } from '../plugin/plugin.js';
+import { CORE_METRICS_EXTRACTOR_TYPE, CoreMetricsExtractor, METRICS_DATA_SOURCE_TYPE, MetricsDataSource } from '../scrape/data-layer-plugins.js';
 import { ConfigError } from './decode.js';
-import type { EndpointPickerConfig } from './endpoint-picker-config.js';
+import { didYouMean } from './did-you-mean.js';
+import { DEPRECATED_API_VERSION, type EndpointPickerConfig, type FlowControlConfig } from './endpoint-picker-config.js';
+import { FLOW_CONTROL_GATE, resolveFeatureGates } from './feature-gates.js';
+import { notImplementedMessage, UNIMPLEMENTED_PLUGIN_TYPES } from './unimplemented-plugins.js';
 
 /** Consumer plugin type → the data-producer type it needs, auto-injected when missing. */
 const PRODUCERS_FOR: readonly (readonly [string, string])[] = [
@@ -25,10 +47,49 @@ const PRODUCERS_FOR: readonly (readonly [string, string])[] = [
   ['prefill-cost-scorer', 'approx-prefix-cache-producer'],
 ];
 
-/** A configuration turned into running parts: the scheduler and every plugin instance by name. */
+/** The reference's default parser list, in order; the types this build lacks are left out silently. */
+export const DEFAULT_PARSER_TYPES: readonly string[] = [OPENAI_PARSER_TYPE, 'anthropic-parser', 'vllmhttp-parser', PASSTHROUGH_PARSER_TYPE];
+
+/** Default `dataLayer.crossReplicaSyncInterval` (ms), as the reference. */
+export const DEFAULT_CROSS_REPLICA_SYNC_INTERVAL_MS = 200;
+
+/** A metrics source with the extractors configured for it. */
+export interface DataSourceBinding {
+  readonly source: MetricsDataSource;
+  readonly extractors: readonly CoreMetricsExtractor[];
+}
+
+/** A configuration turned into running parts. */
 export interface BuiltConfig {
   readonly scheduler: Scheduler;
+  /** Every plugin instance by name, injected defaults included. */
   readonly plugins: ReadonlyMap<string, Plugin>;
+  /** `requestHandler.parsers` in order (never empty when the registry has a parser type). */
+  readonly parsers: readonly RequestParser[];
+  /** `flowControl.saturationDetector` (undefined only when the registry has no detector type). */
+  readonly saturationDetector: (Plugin & SaturationDetector) | undefined;
+  /** `dataLayer.sources`, defaults included; empty = metrics collection disabled. */
+  readonly dataSources: readonly DataSourceBinding[];
+  /** `dataLayer.discovery`, when configured. */
+  readonly discovery: FileDiscovery | undefined;
+  /** Every registered feature gate with its value. */
+  readonly featureGates: ReadonlyMap<string, boolean>;
+  readonly flowControl: FlowControlConfig | undefined;
+  /** Things accepted but deprecated, ignored or not acted on; the caller logs them at startup. */
+  readonly warnings: readonly string[];
+}
+
+/** Loader switches the CLI sets. */
+export interface BuildOptions {
+  /** Load Alpha plugins (`--allow-experimental-plugins`); default true for embedded use, `epp serve` defaults it to false. */
+  readonly allowExperimentalPlugins?: boolean;
+}
+
+interface Declared {
+  readonly index: number;
+  readonly name: string;
+  readonly type: string;
+  readonly parameters: unknown;
 }
 
 export function buildScheduler(
@@ -37,56 +98,129 @@ export function buildScheduler(
   context: PluginContext,
   metrics: SchedulerMetrics | undefined,
   source = 'EndpointPickerConfig',
+  options: BuildOptions = {},
 ): BuiltConfig {
   const problems: string[] = [];
+  const warnings: string[] = [];
+  /** Plugin names whose declaration already failed: references to them are not reported again. */
+  const failed = new Set<string>();
   const plugins = new Map<string, Plugin>();
-  config.plugins.forEach((p, i) => {
-    const name = p.name ?? p.type;
-    if (plugins.has(name)) {
-      problems.push(`plugins[${i}].name: duplicate plugin name "${name}"`);
+  /** Where each plugin came from, for messages (`plugins[3]`, or `injected`). */
+  const origin = new Map<string, string>();
+
+  // 1. Legacy forms and feature gates.
+  if (config.apiVersion === DEPRECATED_API_VERSION) warnings.push(`apiVersion: ${DEPRECATED_API_VERSION} is deprecated; use llm-d.ai/v1alpha1`);
+  let saturationRef = config.flowControl?.saturationDetector?.pluginRef ?? '';
+  let saturationPath = 'flowControl.saturationDetector.pluginRef';
+  if (config.saturationDetector !== undefined) {
+    warnings.push('saturationDetector: the top-level field is deprecated; use flowControl.saturationDetector (when both are set, the new field is used)');
+    if (config.flowControl?.saturationDetector === undefined) {
+      saturationRef = config.saturationDetector.pluginRef;
+      saturationPath = 'saturationDetector.pluginRef';
+    }
+  }
+  let parserRefs = (config.requestHandler?.parsers ?? []).map((p, i) => ({ ref: p.pluginRef, path: `requestHandler.parsers[${i}].pluginRef` }));
+  if (config.parser !== undefined) {
+    warnings.push('parser: the top-level field is deprecated; use requestHandler.parsers (when both are set, the new field is used)');
+    if (parserRefs.length === 0) parserRefs = [{ ref: config.parser.pluginRef, path: 'parser.pluginRef' }];
+  }
+  const { gates: featureGates, problems: gateProblems } = resolveFeatureGates(config.featureGates);
+  problems.push(...gateProblems);
+
+  // 2. Plugins: declared names and types, then instantiation (reference-resolving ones last).
+  const declared: Declared[] = [];
+  const names = new Set<string>();
+  config.plugins.forEach((p, index) => {
+    const name = p.name === '' ? p.type : p.name;
+    if (p.type === '') {
+      problems.push(`plugins[${index}].type: plugin "${name}" is missing a type`);
+      return;
+    }
+    if (names.has(name)) {
+      problems.push(`plugins[${index}].name: duplicate plugin name "${name}"`);
+      return;
+    }
+    names.add(name);
+    const gap = UNIMPLEMENTED_PLUGIN_TYPES.get(p.type);
+    if (gap !== undefined) {
+      problems.push(`plugins[${index}].type: ${notImplementedMessage(p.type, gap)}`);
+      failed.add(name);
       return;
     }
     if (!registry.has(p.type)) {
-      problems.push(`plugins[${i}].type: unknown plugin type "${p.type}" (known: ${registry.types().join(', ')})`);
+      problems.push(`plugins[${index}].type: unknown plugin type "${p.type}"${didYouMean(p.type, [...registry.types(), ...UNIMPLEMENTED_PLUGIN_TYPES.keys()])} (known: ${registry.types().join(', ')})`);
+      failed.add(name);
       return;
     }
-    try {
-      plugins.set(name, registry.create(p.type, name, p.parameters, context));
-    } catch (err) {
-      const detail = err instanceof ConfigError ? err.problems.join('; ') : err instanceof Error ? err.message : String(err);
-      problems.push(`plugins[${i}].parameters: ${detail}`);
-    }
+    declared.push({ index, name, type: p.type, parameters: p.parameters });
   });
+  const late = (d: Declared): boolean => registry.registration(d.type)?.resolvesReferences === true;
+  for (const d of [...declared.filter((d) => !late(d)), ...declared.filter(late)]) {
+    const at = `plugins[${d.index}]`;
+    try {
+      const built = collectParameterWarnings(() => registry.create(d.type, d.name, d.parameters, context));
+      plugins.set(d.name, built.value);
+      origin.set(d.name, at);
+      for (const w of built.warnings) warnings.push(`${at}.${w}`);
+    } catch (err) {
+      const found = err instanceof ConfigError ? err.problems.map((p) => `${at}.parameters${p.startsWith('(root)') ? p.slice('(root)'.length) : `.${p}`}`) : [`${at}.parameters: ${err instanceof Error ? err.message : String(err)}`];
+      // A plugin that names one whose declaration failed fails because of it: that is reported already.
+      const consequence = (p: string): boolean => [...failed].some((name) => p.includes(`"${name}"`));
+      problems.push(...found.filter((p) => !consequence(p)));
+      failed.add(d.name);
+    }
+    const deprecatedFor = registry.registration(d.type)?.deprecatedFor;
+    if (deprecatedFor !== undefined) warnings.push(`${at}.type: plugin type "${d.type}" is deprecated; use "${deprecatedFor}"`);
+  }
+  const inject = (type: string, why: string): Plugin | undefined => {
+    if (!registry.has(type) || plugins.has(type) || failed.has(type)) return plugins.get(type);
+    try {
+      const plugin = registry.create(type, type, undefined, context);
+      plugins.set(type, plugin);
+      origin.set(type, `injected (${why})`);
+      return plugin;
+    } catch (err) {
+      problems.push(`${why}: default plugin "${type}" could not be created: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  };
+  const unresolved = (ref: string): string => `no plugin named "${ref}"${didYouMean(ref, plugins.keys())}`;
 
   // The reference injects the data producer a configured consumer needs, with default parameters.
   for (const [consumer, producer] of PRODUCERS_FOR) {
     const present = [...plugins.values()].map((p) => p.typedName.type);
-    if (present.includes(consumer) && !present.includes(producer) && registry.has(producer) && !plugins.has(producer)) {
-      plugins.set(producer, registry.create(producer, producer, undefined, context));
-    }
+    if (present.includes(consumer) && !present.includes(producer)) inject(producer, `needed by ${consumer}`);
   }
 
-  const handlers = [...plugins.values()].filter(isProfileHandler);
-  if (handlers.length > 1) problems.push(`plugins: exactly one profile handler allowed, found ${handlers.map((h) => h.typedName.name).join(', ')}`);
-
+  // 3. System defaults and references: scheduling profiles.
+  const declaredPlugins = [...plugins.entries()];
+  const handlers = declaredPlugins.filter(([, p]) => isProfileHandler(p)).map(([, p]) => p as ProfileHandler);
   const profileDecls =
     config.schedulingProfiles.length > 0
       ? config.schedulingProfiles
-      : [{ name: 'default', plugins: [...plugins.entries()].filter(([, p]) => isFilter(p) || isScorer(p) || isPicker(p)).map(([name]) => ({ pluginRef: name, weight: undefined })) }];
-
+      : [{ name: 'default', plugins: declaredPlugins.filter(([, p]) => isFilter(p) || isScorer(p) || isPicker(p)).map(([name]) => ({ pluginRef: name, weight: undefined })) }];
+  // A profile without a picker reuses the first declared picker; one is injected only when none is.
+  let sharedPicker = declaredPlugins.find(([, p]) => isPicker(p))?.[1] as Picker | undefined;
   const profiles: ProfileSpec[] = [];
   const profileNames = new Set<string>();
   profileDecls.forEach((decl, i) => {
-    if (profileNames.has(decl.name)) problems.push(`schedulingProfiles[${i}].name: duplicate profile "${decl.name}"`);
+    if (decl.name === '') problems.push(`schedulingProfiles[${i}].name: is missing`);
+    else if (profileNames.has(decl.name)) problems.push(`schedulingProfiles[${i}].name: duplicate profile "${decl.name}"`);
     profileNames.add(decl.name);
     const filters: Filter[] = [];
     const scorers: { scorer: Scorer; weight: number }[] = [];
     let picker: Picker | undefined;
+    let broken = false;
     decl.plugins.forEach((ref, j) => {
-      const at = `schedulingProfiles[${i}].plugins[${j}]`;
+      const at = `schedulingProfiles[${i}].plugins[${j}].pluginRef`;
+      if (ref.pluginRef === '') {
+        problems.push(`${at}: is missing`);
+        return;
+      }
       const plugin = plugins.get(ref.pluginRef);
       if (plugin === undefined) {
-        problems.push(`${at}.pluginRef: no plugin named "${ref.pluginRef}"`);
+        broken = true;
+        if (!failed.has(ref.pluginRef)) problems.push(`${at}: ${unresolved(ref.pluginRef)}`);
         return;
       }
       let placed = false;
@@ -103,19 +237,126 @@ export function buildScheduler(
         picker = plugin;
         placed = true;
       }
-      if (!placed) problems.push(`${at}: plugin "${ref.pluginRef}" (type ${plugin.typedName.type}) is not a filter, scorer or picker and cannot be placed in a profile`);
+      // The reference skips such a plugin silently (its lifecycle hooks run wherever it is listed).
+      if (!placed) warnings.push(`${at}: plugin "${ref.pluginRef}" (type ${plugin.typedName.type}) is not a filter, scorer or picker; ignored in profile "${decl.name}"`);
     });
-    profiles.push({ name: decl.name, filters, scorers, picker: picker ?? new MaxScorePicker('max-score-picker', 1) });
+    if (picker === undefined && !broken) {
+      sharedPicker ??= inject(MAX_SCORE_PICKER_TYPE, `picker of profile "${decl.name}"`) as Picker | undefined;
+      picker = sharedPicker;
+    }
+    if (picker !== undefined) profiles.push({ name: decl.name, filters, scorers, picker });
   });
-
   let handler: ProfileHandler | undefined = handlers[0];
+  if (handlers.length > 1) problems.push(`plugins: exactly one profile handler allowed, found ${handlers.map((h) => h.typedName.name).join(', ')}`);
   if (handler === undefined) {
-    if (profiles.length === 1) handler = new SingleProfileHandler(SINGLE_PROFILE_HANDLER_TYPE);
-    else problems.push(`plugins: ${profiles.length} scheduling profiles need a profile handler plugin`);
-  } else if (handler.typedName.type === SINGLE_PROFILE_HANDLER_TYPE && profiles.length > 1) {
-    problems.push(`schedulingProfiles: single-profile-handler cannot run ${profiles.length} profiles`);
+    if (profileDecls.length === 1) handler = inject(SINGLE_PROFILE_HANDLER_TYPE, 'profile handler for a single profile') as ProfileHandler | undefined;
+    // When a plugin failed, the missing handler may be that plugin: it is reported already.
+    else if (failed.size === 0) problems.push(`plugins: ${profileDecls.length} scheduling profiles need a profile handler plugin`);
+  } else if (handler?.typedName.type === SINGLE_PROFILE_HANDLER_TYPE && profileDecls.length > 1) {
+    problems.push(`schedulingProfiles: single-profile-handler cannot run ${profileDecls.length} profiles`);
   }
-  if (problems.length > 0 || handler === undefined) throw new ConfigError(source, problems);
+
+  // Parsers: a reference that names no plugin instantiates that type with default parameters, as
+  // the reference does; the default list keeps only the types this build has.
+  if (parserRefs.length === 0) parserRefs = DEFAULT_PARSER_TYPES.filter((t) => registry.has(t)).map((t) => ({ ref: t, path: 'requestHandler.parsers (default)' }));
+  const parsers: RequestParser[] = [];
+  for (const { ref, path } of parserRefs) {
+    const plugin = resolveByNameOrType(ref, path, 'parser');
+    if (plugin === undefined) continue;
+    if (isRequestParser(plugin)) parsers.push(plugin);
+    else problems.push(`${path}: plugin "${ref}" (type ${plugin.typedName.type}) is not a parser`);
+  }
+
+  // Saturation detector.
+  let saturationDetector: (Plugin & SaturationDetector) | undefined;
+  if (saturationRef === '' || saturationRef === UTILIZATION_DETECTOR_TYPE) inject(UTILIZATION_DETECTOR_TYPE, 'default saturation detector');
+  {
+    const ref = saturationRef === '' ? UTILIZATION_DETECTOR_TYPE : saturationRef;
+    const plugin = plugins.get(ref);
+    if (plugin === undefined) {
+      if (!failed.has(ref) && registry.has(UTILIZATION_DETECTOR_TYPE)) problems.push(`${saturationPath}: saturation detector references undefined plugin: ${unresolved(ref)}`);
+    } else if (isSaturationDetector(plugin)) saturationDetector = plugin;
+    else problems.push(`${saturationPath}: plugin "${ref}" (type ${plugin.typedName.type}) is not a saturation detector`);
+  }
+
+  // Flow control: the settings are decoded and checked, but the layer itself is issue 16.
+  const flowControl = config.flowControl;
+  const fcSettings =
+    flowControl !== undefined &&
+    (flowControl.maxBytes !== undefined || flowControl.maxRequests !== undefined || flowControl.defaultRequestTTL !== undefined || flowControl.noEndpointRequestTTL !== undefined ||
+      flowControl.defaultPriorityBand !== undefined || flowControl.defaultNegativePriorityBand !== undefined || flowControl.priorityBands.length > 0 || flowControl.usageLimitPolicyPluginRef !== '' || flowControl.enableEviction);
+  if (featureGates.get(FLOW_CONTROL_GATE) === true) {
+    warnings.push(`featureGates: ${FLOW_CONTROL_GATE} is on, but flow control (queueing, fairness, usage limits) is not implemented yet (issue 16); legacy admission applies: sheddable requests get 429 while the pool is saturated`);
+    if (flowControl !== undefined) {
+      const refs: [string, string][] = [['flowControl.usageLimitPolicyPluginRef', flowControl.usageLimitPolicyPluginRef]];
+      const bands: [string, typeof flowControl.defaultPriorityBand][] = [['flowControl.defaultPriorityBand', flowControl.defaultPriorityBand], ['flowControl.defaultNegativePriorityBand', flowControl.defaultNegativePriorityBand], ...flowControl.priorityBands.map((b, i): [string, typeof b] => [`flowControl.priorityBands[${i}]`, b])];
+      for (const [at, band] of bands) if (band !== undefined) refs.push([`${at}.fairnessPolicyRef`, band.fairnessPolicyRef], [`${at}.orderingPolicyRef`, band.orderingPolicyRef]);
+      for (const [at, ref] of refs) if (ref !== '' && !plugins.has(ref) && !failed.has(ref)) problems.push(`${at}: ${unresolved(ref)}`);
+    }
+  } else if (fcSettings) {
+    warnings.push(`flowControl: set, but the ${FLOW_CONTROL_GATE} feature gate is off; its settings other than saturationDetector are ignored`);
+  }
+
+  // Data layer.
+  const dataLayer = config.dataLayer;
+  const dataSources: DataSourceBinding[] = [];
+  const isMetricsSource = (ref: string): boolean => plugins.get(ref) instanceof MetricsDataSource || ref === METRICS_DATA_SOURCE_TYPE;
+  const sourceDecls = (dataLayer?.sources ?? []).map((s, i) => ({ ...s, path: `dataLayer.sources[${i}]` }));
+  if (dataLayer?.injectDefaults !== false && !sourceDecls.some((s) => isMetricsSource(s.pluginRef))) {
+    inject(METRICS_DATA_SOURCE_TYPE, 'default data source');
+    inject(CORE_METRICS_EXTRACTOR_TYPE, 'default metrics extractor');
+    if (plugins.has(METRICS_DATA_SOURCE_TYPE)) sourceDecls.push({ pluginRef: METRICS_DATA_SOURCE_TYPE, extractors: plugins.has(CORE_METRICS_EXTRACTOR_TYPE) ? [{ pluginRef: CORE_METRICS_EXTRACTOR_TYPE }] : [], path: 'dataLayer.sources (default)' });
+  }
+  for (const s of sourceDecls) {
+    const plugin = plugins.get(s.pluginRef);
+    if (plugin === undefined) {
+      if (!failed.has(s.pluginRef)) problems.push(`${s.path}.pluginRef: ${unresolved(s.pluginRef)}`);
+      continue;
+    }
+    if (!(plugin instanceof MetricsDataSource)) {
+      problems.push(`${s.path}.pluginRef: plugin "${s.pluginRef}" (type ${plugin.typedName.type}) is not a data source`);
+      continue;
+    }
+    const extractors: CoreMetricsExtractor[] = [];
+    s.extractors.forEach((e, j) => {
+      const at = `${s.path}.extractors[${j}].pluginRef`;
+      const extractor = plugins.get(e.pluginRef);
+      if (extractor === undefined) {
+        if (!failed.has(e.pluginRef)) problems.push(`${at}: ${unresolved(e.pluginRef)}`);
+      } else if (extractor instanceof CoreMetricsExtractor) extractors.push(extractor);
+      else problems.push(`${at}: plugin "${e.pluginRef}" (type ${extractor.typedName.type}) is not a metrics extractor for ${METRICS_DATA_SOURCE_TYPE}`);
+    });
+    if (s.extractors.length === 0) warnings.push(`${s.path}: data source "${s.pluginRef}" has no extractors, so no endpoint metrics come from it`);
+    if (extractors.length > 1) warnings.push(`${s.path}.extractors: ${extractors.length} metrics extractors listed; the first, "${extractors[0]?.typedName.name ?? ''}", reads the metrics`);
+    dataSources.push({ source: plugin, extractors });
+  }
+  if (dataSources.length > 1) warnings.push(`dataLayer.sources: ${dataSources.length} metrics sources configured; each endpoint is scraped once, with the first source (that has an extractor) and its first extractor`);
+  let discovery: FileDiscovery | undefined;
+  if (dataLayer?.discovery !== undefined) {
+    const ref = dataLayer.discovery.pluginRef;
+    const plugin = plugins.get(ref);
+    if (plugin === undefined) {
+      if (!failed.has(ref)) problems.push(`dataLayer.discovery.pluginRef: ${unresolved(ref)}`);
+    } else if (plugin instanceof FileDiscovery) discovery = plugin;
+    else problems.push(`dataLayer.discovery.pluginRef: plugin "${ref}" (type ${plugin.typedName.type}) does not implement endpoint discovery`);
+  }
+  for (const p of [...plugins.values()]) {
+    if (p instanceof FileDiscovery && p !== discovery) warnings.push(`${origin.get(p.typedName.name) ?? 'plugins'}: file-discovery plugin "${p.typedName.name}" is not named by dataLayer.discovery.pluginRef and does nothing`);
+  }
+  if (dataLayer?.peerDiscovery !== undefined) warnings.push('dataLayer.peerDiscovery: accepted but not acted on (active-active HA is scaffolding in the reference too; this picker runs active-passive)');
+  if (dataLayer !== undefined && dataLayer.crossReplicaSyncerPluginRef !== '') warnings.push('dataLayer.crossReplicaSyncerPluginRef: accepted but not acted on (the reference registers no cross-replica syncer either)');
+  if (dataLayer?.crossReplicaSyncInterval !== undefined) warnings.push('dataLayer.crossReplicaSyncInterval: accepted but not acted on (no cross-replica sync)');
+
+  // 4. Stability.
+  if (options.allowExperimentalPlugins === false) {
+    for (const [name, p] of [...plugins.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      if (registry.registration(p.typedName.type)?.stability === 'Alpha') {
+        problems.push(`${origin.get(name) ?? 'plugins'}: plugin "${name}" (type ${p.typedName.type}) has Alpha stability level, but command line flag --allow-experimental-plugins is not set`);
+      }
+    }
+  }
+
+  if (problems.length > 0 || handler === undefined) throw new ConfigError(source, problems.length > 0 ? problems : ['plugins: no profile handler']);
   // Lifecycle plugins act on every request, wherever they are listed (as in the reference).
   const all = [...plugins.values()];
   const hooks = {
@@ -125,5 +366,30 @@ export function buildScheduler(
     firstResponseByte: all.filter(isFirstResponseByteHook),
     requestEnd: all.filter(isRequestEndHook),
   };
-  return { scheduler: new Scheduler(handler, profiles, metrics, hooks), plugins };
+  return {
+    scheduler: new Scheduler(handler, profiles, metrics, hooks),
+    plugins,
+    parsers,
+    saturationDetector,
+    dataSources,
+    discovery,
+    featureGates,
+    flowControl,
+    warnings,
+  };
+
+  /** A section's pluginRef: a declared plugin, else (as the reference) a type instantiated with defaults. */
+  function resolveByNameOrType(ref: string, path: string, what: string): Plugin | undefined {
+    const plugin = plugins.get(ref);
+    if (plugin !== undefined) return plugin;
+    if (failed.has(ref)) return undefined;
+    const gap = UNIMPLEMENTED_PLUGIN_TYPES.get(ref);
+    if (gap !== undefined) {
+      problems.push(`${path}: ${notImplementedMessage(ref, gap)}`);
+      return undefined;
+    }
+    if (registry.has(ref)) return inject(ref, path);
+    problems.push(`${path}: ${what} references undefined plugin: ${unresolved(ref)}`);
+    return undefined;
+  }
 }

@@ -27,7 +27,8 @@ export function loadConfig(source: ConfigSource): EndpointPickerConfig {
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    // YAML 1.1, as the reference's decoder (sigs.k8s.io/yaml over go-yaml v2) reads it: `yes`/`on` are booleans.
+    raw = parseYaml(text, { version: '1.1' });
   } catch (err) {
     throw new ConfigError(name, [`not valid YAML: ${err instanceof Error ? err.message : String(err)}`]);
   }

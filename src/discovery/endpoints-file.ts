@@ -95,7 +95,16 @@ export interface EndpointsFileSourceOptions {
   readonly logger: Logger;
   /** Quiet period after a change event before re-reading (editors write in several steps). */
   readonly debounceMs?: number;
+  /** Reads the file's text (default: `parseLocalPool`, this module's format); throws when invalid. */
+  readonly parse?: (text: string, source: string, initial: boolean) => LocalPool;
+  /** Watch the file and reload on change (default true); false loads it once. */
+  readonly watch?: boolean;
+  /** Larger files are refused (default 1 MiB). */
+  readonly maxBytes?: number;
 }
+
+/** Endpoints files larger than this are refused, as the reference refuses them. */
+export const MAX_ENDPOINTS_FILE_BYTES = 1024 * 1024;
 
 /** Watches an endpoints file and pushes each valid version to `onEndpoints`. */
 export class EndpointsFileSource {
@@ -108,9 +117,10 @@ export class EndpointsFileSource {
     this.#path = resolve(options.path);
   }
 
-  /** Loads the file once (throws if it is missing or invalid) and starts watching it. */
+  /** Loads the file once (throws if it is missing or invalid) and, unless `watch` is false, starts watching it. */
   start(): void {
     this.#load(true);
+    if (this.options.watch === false) return;
     // Watch the directory, not the file: editors and `kubectl cp`-style tools replace files by rename,
     // which ends a watch on the old inode.
     const name = basename(this.#path);
@@ -138,9 +148,12 @@ export class EndpointsFileSource {
   }
 
   #load(initial: boolean): void {
-    const text = readFileSync(this.#path, 'utf8');
+    const bytes = readFileSync(this.#path);
+    const maxBytes = this.options.maxBytes ?? MAX_ENDPOINTS_FILE_BYTES;
+    if (bytes.length > maxBytes) throw new Error(`endpoints file ${this.#path} is larger than ${maxBytes} bytes`);
+    const text = bytes.toString('utf8');
     if (!initial && text === this.#lastText) return;
-    const pool = parseLocalPool(text, this.#path);
+    const pool = (this.options.parse ?? parseLocalPool)(text, this.#path, initial);
     this.#lastText = text;
     this.options.onEndpoints(pool.endpoints, pool.objectives);
     this.options.logger.info({ path: this.#path, endpoints: pool.endpoints.length, objectives: pool.objectives.size }, 'endpoints loaded');

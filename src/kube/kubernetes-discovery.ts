@@ -68,6 +68,8 @@ export interface KubernetesDiscoveryOptions extends KubernetesDiscoveryConfig {
    * targets), whenever the rules change; for pinning them as metric labels.
    */
   readonly onConfiguredModels?: (names: readonly string[]) => void;
+  /** Called when this replica gains or loses the lease (leader election only). */
+  readonly onLeaderChange?: (leader: boolean) => void;
 }
 
 export class KubernetesDiscovery {
@@ -148,6 +150,7 @@ export class KubernetesDiscovery {
         namespace: options.namespace,
         leaseName,
         logger: options.logger,
+        ...(options.onLeaderChange === undefined ? {} : { onChange: options.onLeaderChange }),
         ...(options.timers === undefined ? {} : { timers: options.timers }),
         ...(options.identity === undefined ? {} : { identity: options.identity }),
         ...(options.leaseDurationMs === undefined ? {} : { leaseDurationMs: options.leaseDurationMs }),

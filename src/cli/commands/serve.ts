@@ -1,6 +1,6 @@
 /** `epp serve`: the ext_proc endpoint picker, with llm-d's flags and defaults. */
 import { startPicker, type PickerOptions } from '../../app.js';
-import type { ConfigSource } from '../../config/load-config.js';
+import { loadConfig, type ConfigSource } from '../../config/load-config.js';
 import { defaultPoolNamespace } from '../../kube/pool-namespace.js';
 import { LabelSelectorError, parseLabelSelector, type LabelSelector } from '../../kube/label-selector.js';
 import { poolResource } from '../../kube/pool-spec.js';
@@ -76,6 +76,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'config-file', kind: 'string', default: '', help: 'EndpointPickerConfig YAML file' },
   { name: 'config-text', kind: 'string', default: '', help: 'EndpointPickerConfig YAML text' },
   { name: 'endpoints-file', kind: 'string', default: '', help: 'local discovery: YAML file listing endpoints, reloaded on change' },
+  { name: 'allow-experimental-plugins', kind: 'bool', default: false, help: 'load plugins of Alpha stability (refused otherwise)' },
   { name: 'max-request-body-bytes', kind: 'int', default: 32 * 1024 * 1024, help: 'request bodies larger than this get 413' },
   { name: 'decision-timeout', kind: 'duration', default: 5000, help: 'a routing decision not made within this answers 503' },
   { name: 'request-body-mode', kind: 'string', default: 'full-duplex', help: 'body mode assumed when the data plane sends no protocol_config: full-duplex | buffered' },
@@ -120,7 +121,12 @@ export function discoverySource(flags: Flags): PickerOptions['discovery'] {
   const selectorText = flags.string('endpoint-selector');
   const ports = flags.list('endpoint-target-ports');
   const chosen = [endpointsFile !== '', poolName !== '', selectorText !== ''].filter(Boolean).length;
-  if (chosen === 0) throw new UsageError('a discovery source is required: --pool-name NAME, --endpoint-selector k=v with --endpoint-target-ports, or --endpoints-file FILE');
+  // Without a flag, the config must name a discovery plugin (dataLayer.discovery); startPicker checks it.
+  if (chosen === 0) {
+    if (ports.length > 0) throw new UsageError('a discovery source is required: --endpoint-target-ports needs --endpoint-selector');
+    if (flags.bool('ha-enable-leader-election')) throw new UsageError('--ha-enable-leader-election needs Kubernetes discovery (--pool-name or --endpoint-selector)');
+    return { configured: true };
+  }
   if (chosen > 1) throw new UsageError('--pool-name, --endpoint-selector and --endpoints-file are mutually exclusive');
   if (selectorText === '' && ports.length > 0) throw new UsageError('--endpoint-target-ports needs --endpoint-selector');
   const leaderElection = flags.bool('ha-enable-leader-election');
@@ -203,6 +209,9 @@ export const serveCommand: Command = {
   flags: FLAGS,
   async run(flags) {
     const discovery = discoverySource(flags);
+    if ('configured' in discovery && loadConfig(configSource(flags)).dataLayer?.discovery === undefined) {
+      throw new UsageError('a discovery source is required: --pool-name NAME, --endpoint-selector k=v with --endpoint-target-ports, --endpoints-file FILE, or dataLayer.discovery in the config');
+    }
     const mode = flags.string('request-body-mode');
     if (mode !== 'full-duplex' && mode !== 'buffered') throw new UsageError(`--request-body-mode must be full-duplex or buffered, not "${mode}"`);
     const maxBody = flags.number('max-request-body-bytes');
@@ -238,6 +247,7 @@ export const serveCommand: Command = {
       ...(grpcMaxSendBytes === undefined ? {} : { grpcMaxSendBytes }),
       emitEndpointScores: flags.bool('emit-endpoint-scores'),
       config: configSource(flags),
+      allowExperimentalPlugins: flags.bool('allow-experimental-plugins'),
       discovery,
       maxRequestBodyBytes: maxBody,
       decisionTimeoutMs: flags.number('decision-timeout'),

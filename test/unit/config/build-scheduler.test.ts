@@ -58,7 +58,7 @@ schedulingProfiles:
     expect(p).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^plugins\[0\]\.type: unknown plugin type "no-such-plugin"/),
-        expect.stringMatching(/^plugins\[1\]\.parameters: .*maxNumOfEndpoints/),
+        expect.stringMatching(/^plugins\[1\]\.parameters\.maxNumOfEndpoints: /),
         expect.stringMatching(/^plugins\[3\]\.name: duplicate plugin name "queue-scorer"/),
         expect.stringMatching(/^schedulingProfiles\[0\]\.plugins\[0\]\.pluginRef: no plugin named "missing"/),
       ]),

@@ -1,0 +1,85 @@
+/**
+ * `requestHandler.parsers` as the reference dispatches them: each parser claims path suffixes; a
+ * request goes to the parser with the longest matching suffix, else to the first parser claiming
+ * no paths (passthrough: the fallback; parsers listed after it are never used), else it is refused.
+ * A second parser of a type already listed is skipped. Built once at startup; resolving a path is a
+ * few string comparisons.
+ */
+import { BadRequestError } from '../errors/errors.js';
+import type { TypedName } from '../plugin/plugin.js';
+import type { LLMRequest } from './llm-request.js';
+import { OPENAI_PARSER_TYPE, type RequestParser } from './request-parser.js';
+
+/** Path suffixes each parser type claims (the reference's `Claims().Paths`); a type absent here claims none. */
+const CLAIMED_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
+  [OPENAI_PARSER_TYPE, ['chat/completions', 'completions', 'embeddings', 'responses', 'conversations', 'chat/completions/render', 'completions/render', 'images/generations']],
+]);
+
+/** The path without its query string and trailing slashes. */
+function normalizedPath(path: string): string {
+  let end = path.indexOf('?');
+  if (end < 0) end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return path.slice(0, end);
+}
+
+export class ParserRegistry implements RequestParser {
+  readonly typedName: TypedName = { type: 'parser-registry', name: 'requestHandler.parsers' };
+  readonly #entries: { readonly parser: RequestParser; readonly suffixes: readonly string[] }[] = [];
+  readonly #fallback: RequestParser | undefined;
+  /** Parsers left out (a duplicate type, or listed after the fallback), for the startup log. */
+  readonly skipped: readonly string[];
+
+  constructor(parsers: readonly RequestParser[]) {
+    const seen = new Set<string>();
+    const skipped: string[] = [];
+    let fallback: RequestParser | undefined;
+    for (const parser of parsers) {
+      if (fallback !== undefined) {
+        skipped.push(`${parser.typedName.name} (listed after the fallback parser ${fallback.typedName.name})`);
+        continue;
+      }
+      if (seen.has(parser.typedName.type)) {
+        skipped.push(`${parser.typedName.name} (a parser of type ${parser.typedName.type} is already listed)`);
+        continue;
+      }
+      seen.add(parser.typedName.type);
+      const suffixes = CLAIMED_PATHS.get(parser.typedName.type) ?? [];
+      if (suffixes.length === 0) fallback = parser;
+      else this.#entries.push({ parser, suffixes });
+    }
+    this.#fallback = fallback;
+    this.skipped = skipped;
+  }
+
+  /** The parser for `path`; throws BadRequestError when no parser claims it and there is no fallback. */
+  resolve(path: string): RequestParser {
+    const p = normalizedPath(path);
+    let best: RequestParser | undefined;
+    let bestLength = 0;
+    for (const entry of this.#entries) {
+      for (const suffix of entry.suffixes) {
+        if (suffix.length > bestLength && p.endsWith(suffix)) {
+          best = entry.parser;
+          bestLength = suffix.length;
+        }
+      }
+    }
+    const parser = best ?? this.#fallback;
+    if (parser === undefined) throw new BadRequestError(`no parser is configured for path ${normalizedPath(path).slice(0, 256)}`);
+    return parser;
+  }
+
+  parse(path: string, body: Buffer): LLMRequest | undefined {
+    return this.resolve(path).parse(path, body);
+  }
+
+  parseLarge(path: string, body: Buffer): Promise<LLMRequest | undefined> {
+    try {
+      const parser = this.resolve(path);
+      return parser.parseLarge?.(path, body) ?? Promise.resolve(parser.parse(path, body));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}
