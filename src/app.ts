@@ -30,7 +30,6 @@ import { UTILIZATION_DETECTOR_TYPE } from './scheduling/plugins/utilization-dete
 import { isSaturationDetector, type SaturationDetector } from './scheduling/saturation-detector.js';
 import { CoreMetricsExtractor, MetricsDataSource, coreMetricsExtractorFactory, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
 import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-collector.js';
-import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
 import type { KubernetesDiscovery, KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
 import { leaderHealthStatus } from './health/leader-health.js';
@@ -153,16 +152,19 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       for (const p of prefixProducers) p.retainOnly(snapshot.endpoints);
     });
   }
+  const scrapeIntervalMs = source.intervalMs(options.refreshMetricsIntervalMs);
   const collector = new MetricsCollector({
-    intervalMs: options.refreshMetricsIntervalMs,
-    stalenessMs: options.metricsStalenessMs,
+    intervalMs: scrapeIntervalMs,
+    // A source scraped less often than the staleness threshold must not go stale between its scrapes.
+    stalenessMs: Math.max(options.metricsStalenessMs, 2 * scrapeIntervalMs),
     timeoutMs: source.parameters.timeout,
     maxBytes: source.parameters.maxResponseBytes,
     maxBackoffMs: Math.max(options.refreshMetricsIntervalMs, 1000),
     scheme: source.parameters.scheme,
     path: source.parameters.path,
+    port: source.parameters.port,
     nameFilter: source.parameters.nameFilter,
-    fetcher: options.fetcher ?? new KeepAliveMetricsFetcher({ insecureSkipVerify: source.parameters.insecureSkipVerify }),
+    fetcher: options.fetcher ?? source.createFetcher(),
     engineFor: (e) => extractor.engineFor(e),
     clock,
     logger,
