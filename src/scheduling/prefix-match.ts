@@ -8,10 +8,13 @@
  * Each producer instance writes under its own name (`prefixMatchKey(name)`), so two producers with
  * different parameters coexist; a consumer reads the instance its `prefixMatchInfoProducerName`
  * names, by default the one named `approx-prefix-cache-producer` (as in llm-d, whose data key
- * defaults to the producer type as instance name).
+ * defaults to the producer type as instance name). A consumer naming no producer, in a configuration
+ * whose producers all have other names, reads the last match published (`LATEST_PREFIX_MATCH`):
+ * llm-d would inject a default producer there, and until the loader injects by name that is the
+ * closest reading, where the slot alone would silently score nothing.
  */
 import type { Endpoint } from '../datastore/endpoint.js';
-import { StateKey } from './cycle-state.js';
+import { StateKey, type CycleState } from './cycle-state.js';
 
 export interface PrefixMatchInfo {
   /** Blocks the prompt was split into (0 for prompts shorter than one block). */
@@ -40,3 +43,12 @@ export function prefixMatchKey(producerName: string | undefined = DEFAULT_PREFIX
 
 /** The default producer's slot. */
 export const PREFIX_MATCH = prefixMatchKey();
+
+/** The match the last producer to run published, whatever its name. */
+export const LATEST_PREFIX_MATCH = new StateKey<PrefixMatchInfo>('prefix-match/latest');
+
+/** The match a consumer reads from `key`, falling back to the latest one when it names no producer (`explicit` false). */
+export function readPrefixMatch(state: CycleState, key: StateKey<PrefixMatchInfo>, explicit: boolean): PrefixMatchInfo | undefined {
+  const info = state.get(key);
+  return info !== undefined || explicit ? info : state.get(LATEST_PREFIX_MATCH);
+}

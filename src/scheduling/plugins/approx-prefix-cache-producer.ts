@@ -38,7 +38,7 @@ import { PrefixIndex } from '../../prefix/prefix-index.js';
 import type { PrefixCacheMetrics } from '../../prefix/prefix-metrics.js';
 import { promptText } from '../../prefix/prompt-text.js';
 import { StateKey } from '../cycle-state.js';
-import { prefixMatchKey, type PrefixMatchInfo } from '../prefix-match.js';
+import { LATEST_PREFIX_MATCH, prefixMatchKey, type PrefixMatchInfo } from '../prefix-match.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import type { DataProducer, PreRequestHook, SchedulingRequest, SchedulingResult } from '../types.js';
 import type { TypedName } from '../../plugin/plugin.js';
@@ -185,6 +185,7 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
     if (hashes.length > 0) this.index.match(hashes, candidates, counts);
     const info = new ApproxPrefixMatch(hashes.length / HASH_WORDS, b, hashes, candidates, counts);
     request.state.set(this.#published, info);
+    request.state.set(LATEST_PREFIX_MATCH, info);
     request.state.set(this.#own, info);
   }
 

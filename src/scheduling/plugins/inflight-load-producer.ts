@@ -40,7 +40,7 @@
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { StateKey } from '../cycle-state.js';
-import { prefixMatchKey, type PrefixMatchInfo } from '../prefix-match.js';
+import { prefixMatchKey, readPrefixMatch, type PrefixMatchInfo } from '../prefix-match.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import type { DataProducer, FirstResponseByteHook, PreRequestHook, RequestEndHook, SchedulingRequest, SchedulingResult } from '../types.js';
 import { PREFILL_PROFILE_NAME } from './approx-prefix-cache-producer.js';
@@ -155,7 +155,7 @@ export class InFlightLoadProducer implements DataProducer, PreRequestHook, First
 
   requestTokens(request: SchedulingRequest, endpoint: Endpoint): number {
     const input = estimateInputTokens(request);
-    const tokens = uncachedInputTokens(input, request.state.get(this.#match), endpoint);
+    const tokens = uncachedInputTokens(input, readPrefixMatch(request.state, this.#match, this.prefixMatchProducer !== undefined), endpoint);
     return this.estimate.addEstimatedOutputTokens ? tokens + estimateOutputTokens(input, request.llm?.maxOutputTokens, this.estimate) : tokens;
   }
 

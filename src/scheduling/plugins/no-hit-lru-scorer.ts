@@ -24,7 +24,7 @@
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { StateKey } from '../cycle-state.js';
-import { prefixMatchKey, type PrefixMatchInfo } from '../prefix-match.js';
+import { prefixMatchKey, readPrefixMatch, type PrefixMatchInfo } from '../prefix-match.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import type { PreRequestHook, Scorer, SchedulingRequest, SchedulingResult } from '../types.js';
 import type { TypedName } from '../../plugin/plugin.js';
@@ -72,7 +72,7 @@ export class NoHitLruScorer implements Scorer, PreRequestHook {
 
   score(request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void {
     const n = candidates.length;
-    const cold = isCold(request.state.get(this.#match), candidates);
+    const cold = isCold(readPrefixMatch(request.state, this.#match, this.prefixMatchProducer !== undefined), candidates);
     request.state.set(this.#cold, cold);
     if (n === 0) return;
     if (!cold) {
@@ -125,5 +125,5 @@ function isCold(info: PrefixMatchInfo | undefined, candidates: readonly Endpoint
 
 export const noHitLruScorerFactory: PluginFactory = (name, parameters) => {
   const p = decodeParameters(schema, parameters, NO_HIT_LRU_SCORER_TYPE, name);
-  return new NoHitLruScorer(name, p.lruSize, p.prefixMatchInfoProducerName);
+  return new NoHitLruScorer(name, p.lruSize, p.prefixMatchInfoProducerName === '' ? undefined : p.prefixMatchInfoProducerName);
 };

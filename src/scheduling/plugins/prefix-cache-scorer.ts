@@ -22,7 +22,7 @@
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { ApproxPrefixMatch } from '../../prefix/approx-prefix-match.js';
-import { prefixMatchKey, type PrefixMatchInfo } from '../prefix-match.js';
+import { prefixMatchKey, readPrefixMatch, type PrefixMatchInfo } from '../prefix-match.js';
 import type { StateKey } from '../cycle-state.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import type { Scorer, SchedulingRequest } from '../types.js';
@@ -63,7 +63,7 @@ export class PrefixCacheScorer implements Scorer {
 
   score(request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void {
     const n = candidates.length;
-    const info = request.state.get(this.#match);
+    const info = readPrefixMatch(request.state, this.#match, this.prefixMatchProducer !== undefined);
     const total = info === undefined ? 0 : info.totalBlocks;
     if (info === undefined || !(total > 0)) {
       out.fill(0, 0, n);
@@ -89,5 +89,5 @@ export class PrefixCacheScorer implements Scorer {
 
 export const prefixCacheScorerFactory: PluginFactory = (name, parameters) => {
   const p = decodeParameters(parametersSchema, parameters, PREFIX_CACHE_SCORER_TYPE, name);
-  return new PrefixCacheScorer(name, p.matchLengthWeight, p.matchLengthScaleTokens, p.prefixMatchInfoProducerName);
+  return new PrefixCacheScorer(name, p.matchLengthWeight, p.matchLengthScaleTokens, p.prefixMatchInfoProducerName === '' ? undefined : p.prefixMatchInfoProducerName);
 };

@@ -418,8 +418,10 @@ schedulingProfiles:
     const cpu = built.plugins.get('cpu-scorer') as PrefixCacheScorer;
     expect(prefixScores(half, candidates, gpu)[at]).toBeCloseTo(6 / 11, 9);
     expect(prefixScores(half, candidates, cpu)[at]).toBeCloseTo(1 / 3, 9); // one whole 1024-byte block matches
-    // A scorer naming no producer reads the default instance, absent here.
-    expect(prefixScores(half, candidates)).toEqual([0, 0, 0, 0]);
+    // A scorer naming no producer reads the default instance; absent here, it falls back to the last
+    // producer that ran (cpu-prefix), rather than scoring nothing.
+    expect(prefixScores(half, candidates)).toEqual(prefixScores(half, candidates, cpu));
+    expect(prefixScores(half, candidates, new PrefixCacheScorer('p', 0, 8192, 'approx-prefix-cache-producer'))).toEqual([0, 0, 0, 0]); // named explicitly: no fallback
   });
 
   it('no-hit-lru-scorer judges cold or warm by the producer it names', () => {
