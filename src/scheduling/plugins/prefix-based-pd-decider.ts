@@ -8,7 +8,7 @@
  *   llm-d-router #933; 0, the default, disables this gate);
  * - `inputTokens < nonCachedTokens` → decode-only;
  * - `cached` = matched blocks × block size of the decode endpoint in the prefix match
- *   (`PREFIX_MATCH`, written by `approx-prefix-cache-producer`; no match data → decode-only);
+ *   (the default prefix producer's match, `PREFIX_MATCH`, as in the reference; no match data → decode-only);
  * - disaggregate iff `inputTokens − cached ≥ nonCachedTokens`; `nonCachedTokens: 0` (the default)
  *   never disaggregates.
  *
@@ -32,7 +32,7 @@ import type { TypedName } from '../../plugin/plugin.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
 import { promptText } from '../../prefix/prompt-text.js';
-import { PREFIX_MATCH } from '../prefix-match.js';
+import { PREFIX_MATCH, readPrefixMatch } from '../prefix-match.js';
 import type { SchedulingRequest } from '../types.js';
 import { prefillPoolSaturated, rememberDecider, saturationConfig, saturationParameters, type DisaggVerdict, type PdDecider, type PrefillSaturationConfig } from './pd-decider.js';
 
@@ -70,7 +70,7 @@ export class PrefixBasedPdDecider implements PdDecider {
     if (tokens === undefined) return 'decode-only';
     if (this.promptTokens > 0 && tokens < this.promptTokens) return 'decode-only';
     if (tokens < this.nonCachedTokens) return 'decode-only';
-    const match = request.state.get(PREFIX_MATCH);
+    const match = readPrefixMatch(request.state, PREFIX_MATCH, false);
     if (match === undefined) return 'decode-only';
     const cached = match.matchedBlocks(decode) * match.blockSizeTokens;
     if (tokens - cached < this.nonCachedTokens) return 'decode-only';
