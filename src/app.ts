@@ -167,17 +167,20 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
       for (const p of prefixProducers) p.retainOnly(snapshot.endpoints);
     });
   }
-  const sourceParameters = binding?.source.parameters;
+  const source = binding?.source;
+  const scrapeIntervalMs = source?.intervalMs(options.refreshMetricsIntervalMs) ?? options.refreshMetricsIntervalMs;
   const collector = new MetricsCollector({
-    intervalMs: options.refreshMetricsIntervalMs,
-    stalenessMs: options.metricsStalenessMs,
-    timeoutMs: sourceParameters?.timeout ?? 1000,
-    maxBytes: sourceParameters?.maxResponseBytes ?? 16 * MIB,
+    intervalMs: scrapeIntervalMs,
+    // A source scraped less often than the staleness threshold must not go stale between its scrapes.
+    stalenessMs: Math.max(options.metricsStalenessMs, 2 * scrapeIntervalMs),
+    timeoutMs: source?.parameters.timeout ?? 1000,
+    maxBytes: source?.parameters.maxResponseBytes ?? 16 * MIB,
     maxBackoffMs: Math.max(options.refreshMetricsIntervalMs, 1000),
-    scheme: sourceParameters?.scheme ?? 'http',
-    path: sourceParameters?.path ?? '/metrics',
-    nameFilter: sourceParameters?.nameFilter ?? true,
-    fetcher: options.fetcher ?? new KeepAliveMetricsFetcher({ insecureSkipVerify: sourceParameters?.insecureSkipVerify ?? true }),
+    scheme: source?.parameters.scheme ?? 'http',
+    path: source?.parameters.path ?? '/metrics',
+    port: source?.parameters.port,
+    nameFilter: source?.parameters.nameFilter ?? true,
+    fetcher: options.fetcher ?? source?.createFetcher() ?? new KeepAliveMetricsFetcher({ insecureSkipVerify: true }),
     engineFor: (e) => extractor.engineFor(e),
     clock,
     logger,

@@ -37,6 +37,8 @@ export interface EndpointMetrics {
   readonly ranks: readonly RankMetrics[];
   /** Clock time (ms) of the scrape that produced these values; 0 = never. */
   readonly updatedAtMs: number;
+  /** The engine's `customMetrics` (core-metrics-extractor) by attribute key; absent when none are configured or found. */
+  readonly custom?: Readonly<Record<string, number>>;
 }
 
 export const UNKNOWN_METRICS: EndpointMetrics = Object.freeze({

@@ -19,6 +19,7 @@ export class DeferredBodyRequest implements LLMRequest {
     readonly cacheSalt: string | undefined,
     bytes: Buffer,
     readonly promptJson: Buffer | undefined,
+    readonly maxOutputTokens?: number,
   ) {
     this.#bytes = bytes;
     this.bodyBytes = bytes.length;

@@ -15,6 +15,12 @@ export interface LLMRequest {
   /** Size of the raw body in bytes. */
   readonly bodyBytes: number;
   /**
+   * The client's cap on output tokens, when it gave one (a non-negative integer): chat
+   * `max_completion_tokens`, else `max_tokens`; completions `max_tokens`; responses
+   * `max_output_tokens` (llm-d's per-API fields). Undefined otherwise.
+   */
+  readonly maxOutputTokens?: number | undefined;
+  /**
    * A completions `prompt` that is one JSON string, as the raw bytes between its quotes (a view of the
    * body: valid UTF-8, escapes as written), when the parser kept them: the prefix hasher reads the text
    * from them without decoding `body`. Undefined otherwise.

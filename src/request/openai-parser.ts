@@ -100,12 +100,41 @@ function validateApi(api: ApiKind, body: Record<string, unknown>): string | unde
   }
 }
 
+/** The fields naming an API's output-token cap, in the order they are tried (llm-d's per-API choice). */
+const OUTPUT_CAP_FIELDS: Readonly<Record<ApiKind, readonly string[]>> = {
+  'chat-completions': ['max_completion_tokens', 'max_tokens'],
+  completions: ['max_tokens'],
+  responses: ['max_output_tokens'],
+  embeddings: [],
+  conversations: [],
+};
+
+/** The first of the API's cap fields holding a non-negative integer (others are skipped as malformed). */
+export function maxOutputTokensOf(api: ApiKind, body: Record<string, unknown>): number | undefined {
+  for (const field of OUTPUT_CAP_FIELDS[api]) {
+    const v = body[field];
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  }
+  return undefined;
+}
+
 // The members a completions request is routed on (indexes into the scanner's answers).
 const MODEL = 0;
 const PROMPT = 1;
 const STREAM = 2;
 const CACHE_SALT = 3;
-const completionsMembers = new JsonMemberScanner(['model', 'prompt', 'stream', 'cache_salt'], MAX_JSON_DEPTH);
+const MAX_TOKENS = 4;
+const completionsMembers = new JsonMemberScanner(['model', 'prompt', 'stream', 'cache_salt', 'max_tokens'], MAX_JSON_DEPTH);
+
+/** Member k's value when it is a non-negative integer (JSON number syntax), else undefined. */
+function countMember(bytes: Buffer, scanner: JsonMemberScanner, k: number): number | undefined {
+  const start = scanner.start(k);
+  if (start < 0) return undefined;
+  const c = bytes[start] as number;
+  if (c !== 0x2d && (c < 0x30 || c > 0x39)) return undefined; // a number starts with - or a digit
+  const v = Number(bytes.toString('latin1', start, scanner.end(k)));
+  return Number.isInteger(v) && v >= 0 ? v : undefined;
+}
 
 /** Member k's value when it is a string, else undefined. */
 function stringMember(bytes: Buffer, scanner: JsonMemberScanner, k: number): string | undefined {
@@ -139,6 +168,7 @@ function deferredCompletions(bytes: Buffer): LLMRequest | undefined {
     stringMember(bytes, members, CACHE_SALT),
     bytes,
     isUtf8(prompt) ? prompt : undefined,
+    countMember(bytes, members, MAX_TOKENS),
   );
 }
 
@@ -188,5 +218,6 @@ export function decodeOpenAIRequest(path: string, bytes: Buffer): LLMRequest {
     cacheSalt: typeof salt === 'string' ? salt : undefined,
     body,
     bodyBytes: bytes.length,
+    maxOutputTokens: maxOutputTokensOf(api, body),
   };
 }

@@ -18,6 +18,7 @@ export interface RequestSummary {
   readonly stream: boolean;
   readonly cacheSalt: string | undefined;
   readonly bodyBytes: number;
+  readonly maxOutputTokens: number | undefined;
   /** The prompt text, cut after `promptLimit` characters (never inside a surrogate pair). */
   readonly promptPrefix: string;
   readonly promptComplete: boolean;
@@ -42,6 +43,7 @@ export function summarizeRequest(path: string, bytes: Buffer, promptLimit: numbe
     stream: llm.stream,
     cacheSalt: llm.cacheSalt,
     bodyBytes: bytes.length,
+    maxOutputTokens: llm.maxOutputTokens,
     promptPrefix: cut === full.length ? full : full.slice(0, cut),
     promptComplete: cut === full.length,
     promptUtf8Bytes: Buffer.byteLength(full, 'utf8'),
@@ -59,7 +61,7 @@ export class SummarizedRequest extends DeferredBodyRequest {
   readonly modelSpan: readonly [number, number] | undefined;
 
   constructor(summary: RequestSummary, bytes: Buffer) {
-    super(summary.api, summary.model, summary.stream, summary.cacheSalt, bytes, undefined);
+    super(summary.api, summary.model, summary.stream, summary.cacheSalt, bytes, undefined, summary.maxOutputTokens);
     this.promptPrefix = summary.promptPrefix;
     this.promptComplete = summary.promptComplete;
     this.promptUtf8Bytes = summary.promptUtf8Bytes;

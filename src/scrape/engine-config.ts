@@ -27,6 +27,8 @@ export interface EngineConfigSpec {
   readonly cacheNumBlocksSpec?: string;
   /** Label naming the data-parallel rank of a series (this project's extension). */
   readonly rankLabelName?: string;
+  /** Further scalar metrics kept per endpoint under `attributeKey` (llm-d's endpoint attributes). */
+  readonly customMetrics?: readonly { readonly attributeKey: string; readonly metricSpec: string }[];
 }
 
 /** A compiled engine config. */
@@ -42,6 +44,7 @@ export interface EngineConfig {
   readonly cacheBlockSize: SeriesSelector | undefined;
   readonly cacheNumBlocks: SeriesSelector | undefined;
   readonly rankLabel: string;
+  readonly custom: readonly { readonly key: string; readonly selector: SeriesSelector }[];
   /** Every sample name this engine reads: the parser skips all others. */
   readonly wanted: ReadonlySet<string>;
   /**
@@ -90,6 +93,13 @@ export const BUILTIN_ENGINE_SPECS: readonly EngineConfigSpec[] = [
     cacheBlockSizeSpec: 'nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type=tokens_per}',
     cacheNumBlocksSpec: 'nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type=max}',
   },
+  // Triton Inference Server for non-LLM models (KServe v2): queue and executions only, no KV cache or
+  // LoRA (llm-d-router #1207, the reference's metric names).
+  {
+    name: 'triton',
+    queuedRequestsSpec: 'nv_inference_pending_request_count',
+    runningRequestsSpec: 'nv_inference_exec_count',
+  },
 ];
 
 /** Compiles a spec; throws an Error naming the engine and field on a malformed selector. */
@@ -115,9 +125,13 @@ export function compileEngineConfig(spec: EngineConfigSpec): EngineConfig {
     cacheBlockSize: sel('cacheBlockSizeSpec', spec.cacheBlockSizeSpec),
     cacheNumBlocks: sel('cacheNumBlocksSpec', spec.cacheNumBlocksSpec),
     rankLabel: spec.rankLabelName ?? 'engine',
+    custom: (spec.customMetrics ?? []).flatMap((c) => {
+      const selector = sel(`customMetrics "${c.attributeKey}"`, c.metricSpec);
+      return selector === undefined ? [] : [{ key: c.attributeKey, selector }];
+    }),
   };
   const wantedFrequent = new Set<string>();
-  for (const s of [config.queued, config.running, ...config.kvUsage, config.lora]) if (s !== undefined) wantedFrequent.add(s.name);
+  for (const s of [config.queued, config.running, ...config.kvUsage, config.lora, ...config.custom.map((c) => c.selector)]) if (s !== undefined) wantedFrequent.add(s.name);
   const wanted = new Set(wantedFrequent);
   for (const s of [config.cacheInfo, config.cacheBlockSize, config.cacheNumBlocks]) if (s !== undefined) wanted.add(s.name);
   return { ...config, wanted, wantedFrequent };

@@ -5,8 +5,11 @@
  * KV use is averaged, and each rank's values are kept. Non-finite or negative values are ignored;
  * KV use is clamped to [0, 1].
  *
- * The result is `known` only when both the waiting-queue and the KV-usage families were found: an
- * endpoint whose scrape lacks them (garbage, the wrong engine type) must not look idle. A page that
+ * The result is `known` only when both the waiting-queue and the KV-usage families were found (the
+ * KV family only for engines that have one: `triton` reports none, and its KV use reads 0): an
+ * endpoint whose scrape lacks them (garbage, the wrong engine type) must not look idle. The engine's
+ * `customMetrics` are kept under their attribute keys (the first matching series' value; missing
+ * ones are reported in `missing`). A page that
  * lacks them but is exposition text is a scrape with missing data; one that is not exposition text
  * at all is `garbage`, which the collector counts as a failed scrape.
  */
@@ -51,7 +54,9 @@ function byRank(samples: ReadonlyMap<string, Sample[]>, selector: SeriesSelector
   return out.size === 0 ? undefined : out;
 }
 
-function sum(values: Map<string, number>): number {
+const NO_KV: ReadonlyMap<string, number> = new Map([['', 0]]);
+
+function sum(values: ReadonlyMap<string, number>): number {
   let total = 0;
   for (const v of values.values()) total += v;
   return total;
@@ -88,7 +93,8 @@ export function extractMetrics(text: string, engine: EngineConfig, nowMs: number
   if (queued === undefined && engine.queued !== undefined) missing.push(engine.queued.name);
   const running = byRank(samples, engine.running, engine.rankLabel);
   if (running === undefined && engine.running !== undefined) missing.push(engine.running.name);
-  let kv: Map<string, number> | undefined;
+  // An engine without a KV-usage family (triton) reports none: its KV use is 0.
+  let kv: ReadonlyMap<string, number> | undefined = engine.kvUsage.length === 0 ? NO_KV : undefined;
   for (const selector of engine.kvUsage) {
     kv = byRank(samples, selector, engine.rankLabel);
     if (kv !== undefined) break;
@@ -144,6 +150,16 @@ export function extractMetrics(text: string, engine: EngineConfig, nowMs: number
   if (capacity && cacheBlockSize === 0) cacheBlockSize = gaugeValue(engine.cacheBlockSize);
   if (capacity && cacheNumBlocks === 0) cacheNumBlocks = gaugeValue(engine.cacheNumBlocks);
 
+  let custom: Record<string, number> | undefined;
+  for (const c of engine.custom) {
+    const v = samples.get(c.selector.name)?.find((s) => matches(s, c.selector) && Number.isFinite(s.value))?.value;
+    if (v === undefined) {
+      missing.push(c.selector.name);
+      continue;
+    }
+    (custom ??= {})[c.key] = v;
+  }
+
   const metrics: EndpointMetrics = Object.freeze({
     known: true,
     waitingQueueSize: sum(queued),
@@ -156,6 +172,7 @@ export function extractMetrics(text: string, engine: EngineConfig, nowMs: number
     cacheNumBlocks,
     ranks,
     updatedAtMs: nowMs,
+    ...(custom === undefined ? {} : { custom: Object.freeze(custom) }),
   });
   return { metrics, missing, malformedLines: stats.malformed, garbage: false };
 }

@@ -56,6 +56,8 @@ export interface CollectorOptions {
   readonly maxBackoffMs: number;
   readonly scheme: 'http' | 'https';
   readonly path: string;
+  /** Scrape this port instead of each endpoint's serving port (metrics-data-source `port`). */
+  readonly port?: number | undefined;
   /**
    * Ask for only the families the engine reads (`?name[]=…`, prometheus_client's filter, which vLLM
    * and SGLang serve); servers that ignore the parameter answer the full page, parsed the same way.
@@ -91,7 +93,7 @@ class ScrapeLoop {
     private readonly options: CollectorOptions,
   ) {
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
-    this.#url = new URL(`${options.scheme}://${host}:${endpoint.port}${options.path}`);
+    this.#url = new URL(`${options.scheme}://${host}:${options.port ?? endpoint.port}${options.path}`);
     this.#frequentUrl = new URL(this.#url);
     if (options.nameFilter) {
       for (const name of [...engine.wanted].sort()) this.#url.searchParams.append('name[]', name);

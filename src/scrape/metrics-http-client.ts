@@ -38,7 +38,7 @@ class Connection {
 
   constructor(
     private readonly url: URL,
-    private readonly insecureSkipVerify: boolean,
+    private readonly tls: MetricsTlsOptions,
   ) {}
 
   fetch(request: Buffer, options: FetchOptions, allowRetry = true): Promise<string> {
@@ -70,7 +70,14 @@ class Connection {
     const port = Number(this.url.port || (this.url.protocol === 'https:' ? 443 : 80));
     const socket =
       this.url.protocol === 'https:'
-        ? tlsConnect({ host, port, rejectUnauthorized: !this.insecureSkipVerify, ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }) })
+        ? tlsConnect({
+            host,
+            port,
+            rejectUnauthorized: !this.tls.insecureSkipVerify,
+            ...(/^[\d.:]+$/.test(host) ? {} : { servername: host }),
+            ...(this.tls.ca === undefined ? {} : { ca: this.tls.ca }),
+            ...(this.tls.cert === undefined || this.tls.key === undefined ? {} : { cert: this.tls.cert, key: this.tls.key }),
+          })
         : netConnect({ host, port });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
@@ -230,18 +237,30 @@ class Connection {
   }
 }
 
+/**
+ * TLS for https scrapes: `insecureSkipVerify` skips checking the server certificate; `ca` replaces the
+ * system's roots; `cert` and `key` (together) are presented to servers that ask for a client
+ * certificate (mTLS).
+ */
+export interface MetricsTlsOptions {
+  readonly insecureSkipVerify: boolean;
+  readonly ca?: Buffer | undefined;
+  readonly cert?: Buffer | undefined;
+  readonly key?: Buffer | undefined;
+}
+
 /** The MetricsFetcher the picker uses: one persistent connection per endpoint origin. */
 export class KeepAliveMetricsFetcher implements MetricsFetcher {
   readonly #connections = new Map<string, Connection>();
   /** Request bytes by URL, built once. */
   readonly #requests = new Map<string, Buffer>();
 
-  constructor(private readonly options: { insecureSkipVerify: boolean }) {}
+  constructor(private readonly options: MetricsTlsOptions) {}
 
   fetch(url: URL, options: FetchOptions): Promise<string> {
     let c = this.#connections.get(url.origin);
     if (c === undefined) {
-      c = new Connection(url, this.options.insecureSkipVerify);
+      c = new Connection(url, this.options);
       this.#connections.set(url.origin, c);
     }
     let request = this.#requests.get(url.href);

@@ -37,7 +37,7 @@ export class AlwaysDisaggPdDecider implements PdDecider {
     this.typedName = { type: ALWAYS_DISAGG_PD_DECIDER_TYPE, name };
   }
 
-  decide(request: SchedulingRequest, _decode: Endpoint, candidates: readonly Endpoint[]): DisaggVerdict {
+  decide(request: SchedulingRequest, _decode: Endpoint | undefined, candidates: readonly Endpoint[]): DisaggVerdict {
     if (this.saturation.enabled && prefillPoolSaturated(this.saturation, request, candidates)) return 'prefill-saturated';
     return 'disaggregate';
   }

@@ -2,11 +2,17 @@
  * `approx-prefix-cache-producer` (DataProducer + PreRequestHook): the approximate prefix-cache index
  * of reference §5.4.
  *
- * - `produce` (before scheduling): hashes the prompt once into chained blocks of 4·B bytes (B = the
- *   block size in tokens: the first candidate reporting `cache_config_info`'s block size when
- *   `autoTune`, else `blockSizeTokens`), at most `maxPrefixBlocksToMatch` blocks (or
- *   `maxPrefixTokensToMatch / B` when that is set), runs the greedy longest-prefix match against every
- *   candidate, and stores a `PrefixMatchInfo` under `PREFIX_MATCH`.
+ * - `produce` (before scheduling): hashes the prompt once into chained blocks of 4·B bytes, at most
+ *   `maxBlocks` of them, runs the greedy longest-prefix match against every candidate, and stores a
+ *   `PrefixMatchInfo` under its own name (`prefixMatchKey(name)`; consumers pick the instance with
+ *   `prefixMatchInfoProducerName`).
+ *   - B, the block size in tokens: the first candidate reporting `cache_config_info`'s block size
+ *     when `autoTune`, else `blockSizeTokens`; then raised to at least 64 (llm-d-router #1158: the
+ *     index keeps one entry per endpoint and block, and vLLM's 16-token blocks made it 4× larger
+ *     than 64-token ones for the same prompts). The clamp applies to every source of B.
+ *   - maxBlocks: `⌊maxPrefixTokensToMatch / B⌋` when `maxPrefixTokensToMatch` > 0, else
+ *     `maxPrefixBlocksToMatch`, and the whole prompt when both are 0 (a token cap below B hashes
+ *     nothing, as in the reference).
  * - `preRequest` (after scheduling, before forwarding): adds the blocks to the LRU of the primary
  *   profile's first target and of the `prefill` profile's first target, if any. The update is
  *   synchronous (the reference defers it to a goroutine), so the next request — even one of the same
@@ -17,10 +23,11 @@
  * `lruCapacityPerServer` (which the reference ignores, a known bug); it follows changes of either.
  * Endpoints that leave the pool must be dropped with `retainOnly` (wire it to datastore changes).
  *
- * Parameters (reference names and defaults; unknown ones are errors, as in the reference):
- * `autoTune` true, `blockSizeTokens` 16, `maxPrefixBlocksToMatch` 256, `maxPrefixTokensToMatch` 0,
- * `lruCapacityPerServer` 31250 (≤ 0 means the default), deprecated `blockSize` (characters: an error
- * unless `blockSizeTokens` is also set, which then wins). `autoTune: false` needs `blockSizeTokens` > 0.
+ * Parameters (reference names and defaults, llm-d-router v0.10; unknown ones are errors, as in the
+ * reference): `autoTune` true, `blockSizeTokens` 16 (so 64 after the clamp), `maxPrefixBlocksToMatch`
+ * 2048, `maxPrefixTokensToMatch` 131072 (128 Ki tokens, so 2048 blocks of 64), `lruCapacityPerServer`
+ * 31250 (≤ 0 means the default), deprecated `blockSize`: taken as `blockSizeTokens` when that is left
+ * at its default 16, as the reference does. `autoTune: false` needs `blockSizeTokens` > 0.
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
@@ -31,7 +38,7 @@ import { PrefixIndex } from '../../prefix/prefix-index.js';
 import type { PrefixCacheMetrics, PrefixMatchMetrics } from '../../prefix/prefix-metrics.js';
 import { promptText } from '../../prefix/prompt-text.js';
 import { StateKey } from '../cycle-state.js';
-import { PREFIX_MATCH } from '../prefix-match.js';
+import { LATEST_PREFIX_MATCH, prefixMatchKey, type PrefixMatchInfo } from '../prefix-match.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import type { DataProducer, PreRequestHook, SchedulingRequest, SchedulingResult } from '../types.js';
 import type { TypedName } from '../../plugin/plugin.js';
@@ -43,7 +50,10 @@ export const APPROX_PREFIX_CACHE_PRODUCER_TYPE = 'approx-prefix-cache-producer';
 export const PREFILL_PROFILE_NAME = 'prefill';
 
 export const DEFAULT_BLOCK_SIZE_TOKENS = 16;
-export const DEFAULT_MAX_PREFIX_BLOCKS = 256;
+/** The smallest block size used, whatever is configured or reported (llm-d-router #1158). */
+export const MIN_BLOCK_SIZE_TOKENS = 64;
+export const DEFAULT_MAX_PREFIX_BLOCKS = 2048;
+export const DEFAULT_MAX_PREFIX_TOKENS = 131072;
 /** (80 GB − 16 GB) / 128 KB per token ≈ 500 k tokens / 16 per block (Llama-3-8B on an H100). */
 export const DEFAULT_LRU_CAPACITY_PER_SERVER = 31250;
 
@@ -53,21 +63,20 @@ const parametersSchema = z
     blockSizeTokens: z.number().int().min(0).optional(),
     blockSize: z.number().int().optional(),
     maxPrefixBlocksToMatch: z.number().int().min(0).default(DEFAULT_MAX_PREFIX_BLOCKS),
-    maxPrefixTokensToMatch: z.number().int().min(0).default(0),
+    maxPrefixTokensToMatch: z.number().int().min(0).default(DEFAULT_MAX_PREFIX_TOKENS),
     lruCapacityPerServer: z.number().int().default(DEFAULT_LRU_CAPACITY_PER_SERVER),
   })
   .superRefine((p, ctx) => {
-    if (p.blockSize !== undefined && p.blockSize > 0 && (p.blockSizeTokens === undefined || p.blockSizeTokens <= 0)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['blockSize'],
-        message: `blockSize (${p.blockSize} characters) is deprecated; set blockSizeTokens (the cache block size in tokens) instead`,
-      });
-    }
-    if (!p.autoTune && (p.blockSizeTokens ?? DEFAULT_BLOCK_SIZE_TOKENS) <= 0) {
+    if (!p.autoTune && effectiveBlockSizeTokens(p) <= 0) {
       ctx.addIssue({ code: 'custom', path: ['blockSizeTokens'], message: 'blockSizeTokens must be > 0 when autoTune is false' });
     }
   });
+
+/** `blockSizeTokens`, or the deprecated `blockSize` when `blockSizeTokens` is absent or 16 (the reference's mapping). */
+function effectiveBlockSizeTokens(p: { readonly blockSizeTokens?: number | undefined; readonly blockSize?: number | undefined }): number {
+  const tokens = p.blockSizeTokens ?? DEFAULT_BLOCK_SIZE_TOKENS;
+  return p.blockSize !== undefined && p.blockSize > 0 && tokens === DEFAULT_BLOCK_SIZE_TOKENS ? p.blockSize : tokens;
+}
 
 /** The producer's effective configuration. */
 export interface ApproxPrefixCacheConfig {
@@ -82,7 +91,7 @@ export const DEFAULT_APPROX_PREFIX_CACHE_CONFIG: ApproxPrefixCacheConfig = Objec
   autoTune: true,
   blockSizeTokens: DEFAULT_BLOCK_SIZE_TOKENS,
   maxPrefixBlocksToMatch: DEFAULT_MAX_PREFIX_BLOCKS,
-  maxPrefixTokensToMatch: 0,
+  maxPrefixTokensToMatch: DEFAULT_MAX_PREFIX_TOKENS,
   lruCapacityPerServer: DEFAULT_LRU_CAPACITY_PER_SERVER,
 });
 
@@ -91,7 +100,7 @@ export function decodeApproxPrefixCacheParameters(parameters: unknown, name: str
   const p = decodeParameters(parametersSchema, parameters, APPROX_PREFIX_CACHE_PRODUCER_TYPE, name);
   return {
     autoTune: p.autoTune,
-    blockSizeTokens: p.blockSizeTokens ?? DEFAULT_BLOCK_SIZE_TOKENS,
+    blockSizeTokens: effectiveBlockSizeTokens(p),
     maxPrefixBlocksToMatch: p.maxPrefixBlocksToMatch,
     maxPrefixTokensToMatch: p.maxPrefixTokensToMatch,
     lruCapacityPerServer: p.lruCapacityPerServer > 0 ? p.lruCapacityPerServer : DEFAULT_LRU_CAPACITY_PER_SERVER,
@@ -106,6 +115,7 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
   /** The index; exposed for pool maintenance, tests and benchmarks. */
   readonly index = new PrefixIndex();
   readonly #own: StateKey<ApproxPrefixMatch>;
+  readonly #published: StateKey<PrefixMatchInfo>;
   #metrics: PrefixMatchMetrics | undefined;
 
   constructor(
@@ -113,9 +123,10 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
     readonly config: ApproxPrefixCacheConfig = DEFAULT_APPROX_PREFIX_CACHE_CONFIG,
   ) {
     this.typedName = { type: APPROX_PREFIX_CACHE_PRODUCER_TYPE, name };
-    // Its own key as well as PREFIX_MATCH: another producer may overwrite the shared one, but the
-    // hashes this instance adds to its index must be the ones it computed.
+    // The typed key keeps the hashes for this instance's own index update; consumers read the
+    // published one by producer name.
     this.#own = new StateKey(`${APPROX_PREFIX_CACHE_PRODUCER_TYPE}/${name}`);
+    this.#published = prefixMatchKey(name);
   }
 
   /** Reports match ratios and the index size to `metrics` from now on. */
@@ -123,17 +134,29 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
     this.#metrics = metrics;
   }
 
-  /** Block size in tokens for a request over `candidates`. */
+  /** Block size in tokens for a request over `candidates` (never below MIN_BLOCK_SIZE_TOKENS). */
   blockSizeTokens(candidates: readonly Endpoint[]): number {
+    let b = this.config.blockSizeTokens;
     if (this.config.autoTune) {
       // The first candidate that reports one: an unscraped first candidate must not flip the block
       // size (and so every hash) for this request only; the reference reads the first candidate alone.
       for (let i = 0; i < candidates.length; i++) {
-        const b = (candidates[i] as Endpoint).metrics.cacheBlockSize;
-        if (b > 0) return b;
+        const reported = (candidates[i] as Endpoint).metrics.cacheBlockSize;
+        if (reported > 0) {
+          b = reported;
+          break;
+        }
       }
     }
-    return this.config.blockSizeTokens;
+    return b < MIN_BLOCK_SIZE_TOKENS ? MIN_BLOCK_SIZE_TOKENS : b;
+  }
+
+  /** Blocks hashed at most for block size `b` (see the module doc). */
+  maxBlocks(b: number): number {
+    const { maxPrefixTokensToMatch, maxPrefixBlocksToMatch } = this.config;
+    if (maxPrefixTokensToMatch > 0) return Math.floor(maxPrefixTokensToMatch / b);
+    // Both caps 0: the whole prompt (bounded by the request size limit).
+    return maxPrefixBlocksToMatch > 0 ? maxPrefixBlocksToMatch : Math.floor(Number.MAX_SAFE_INTEGER / (b * CHARS_PER_TOKEN));
   }
 
   /** The LRU capacity for `endpoint`'s blocks. */
@@ -143,9 +166,8 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
   }
 
   produce(request: SchedulingRequest, candidates: readonly Endpoint[]): void {
-    const { config } = this;
     const b = this.blockSizeTokens(candidates);
-    const maxBlocks = config.maxPrefixTokensToMatch > 0 && b > 0 ? Math.floor(config.maxPrefixTokensToMatch / b) : config.maxPrefixBlocksToMatch;
+    const maxBlocks = this.maxBlocks(b);
     const blockBytes = b * CHARS_PER_TOKEN;
     const llm = request.llm;
     let hashes = NO_HASHES;
@@ -161,7 +183,8 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
     const counts = new Int32Array(candidates.length);
     if (hashes.length > 0) this.index.match(hashes, candidates, counts);
     const info = new ApproxPrefixMatch(hashes.length / HASH_WORDS, b, hashes, candidates, counts);
-    request.state.set(PREFIX_MATCH, info);
+    request.state.set(this.#published, info);
+    request.state.set(LATEST_PREFIX_MATCH, info);
     request.state.set(this.#own, info);
   }
 

@@ -33,7 +33,7 @@ import type { PluginFactory } from '../../plugin/registry.js';
 import type { TypedName } from '../../plugin/plugin.js';
 import { decodeParameters } from '../../plugin/parameters.js';
 import { StateKey } from '../cycle-state.js';
-import { PREFIX_MATCH } from '../prefix-match.js';
+import { PREFIX_MATCH, readPrefixMatch } from '../prefix-match.js';
 import type { PreRequestHook, RequestEndHook, SchedulingRequest, SchedulingResult } from '../types.js';
 import { rankLoad } from './dp-groups.js';
 import { DEFAULT_LRU_CAPACITY_PER_SERVER } from './approx-prefix-cache-producer.js';
@@ -103,7 +103,7 @@ export class DataParallelRankHeader implements PreRequestHook, RequestEndHook {
       if (load < min) min = load;
       if (load > max) max = load;
     }
-    const info = request.state.get(PREFIX_MATCH);
+    const info = readPrefixMatch(request.state, PREFIX_MATCH, false);
     const hashes = info instanceof ApproxPrefixMatch && info.totalBlocks > 0 ? info.hashes : undefined;
     const imbalanced = max - min > this.balanceAbsThreshold && max > this.balanceRelThreshold * min;
     const matched = new Int32Array(n);

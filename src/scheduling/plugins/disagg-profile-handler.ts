@@ -2,11 +2,16 @@
  * `disagg-profile-handler` (and the deprecated `pd-profile-handler`): prefill/decode (and
  * encode) disaggregation, reference §7.
  *
- * Rounds of one scheduling cycle:
+ * Rounds of one scheduling cycle, `stageOrder: decode-first` (the default):
  * 1. the decode profile runs; no decode target ends the cycle and fails the request (429);
  * 2. if an encode profile exists and the encode decider approves (given the decode endpoint), the
  *    encode profile runs;
  * 3. if a prefill profile exists and the prefill decider approves, the prefill profile runs.
+ * `stageOrder: prefill-first` (llm-d-router #2342; `prefill` and `prefill_first` are read the same,
+ * as are `decode`, `decode_first` and any case): the prefill profile runs first whenever it exists
+ * (a prefill decider is then a configuration error: there is no decode endpoint to decide against),
+ * then encode if its decider approves (asked without a decode endpoint), then decode. A prefill
+ * profile that finds no usable endpoint leaves the request decode-only.
  * The decode profile is primary: its target is the destination. A stage without a decider, or whose
  * profile is not configured, never runs. A stage whose profile could only pick an unreachable
  * endpoint (every endpoint it sees fails its scrapes; see `reachable-candidates.ts`) is dropped as if
@@ -26,6 +31,7 @@
  *   parameters:
  *     profiles: {decode: decode, prefill: prefill, encode: encode}   # the defaults
  *     deciders: {prefill: my-pd-decider}    # plugin names; unset = stage disabled
+ *     stageOrder: decode-first              # or prefill-first (no prefill decider then)
  * ```
  * The reference's deprecated flat parameters are accepted too (`decodeProfile`, `prefillProfile`,
  * `encodeProfile`, `prefillDeciderPluginName`, `encodeDeciderPluginName`, `deciderPluginName`), but
@@ -60,6 +66,28 @@ export interface DisaggProfileHandlerConfig {
   readonly prefillDecider: PdDecider | undefined;
   readonly encodeDecider: PdDecider | undefined;
   readonly legacyPd: boolean;
+  /** Undefined = `decode-first`. */
+  readonly stageOrder?: StageOrder;
+  /** The prefix producer the deciders depend on (pd-profile-handler's `prefixMatchInfoProducerName`); undefined = the default one. */
+  readonly prefixMatchProducer?: string;
+}
+
+/** Which of decode and prefill is scheduled first. */
+export type StageOrder = 'decode-first' | 'prefill-first';
+
+/** Reads a `stageOrder` value as the reference does (case, `-` and `_` ignored; `decode`/`prefill` alone accepted); undefined if invalid. */
+export function parseStageOrder(text: string): StageOrder | undefined {
+  switch (text.toLowerCase().replaceAll('-', '').replaceAll('_', '')) {
+    case '':
+    case 'decodefirst':
+    case 'decode':
+      return 'decode-first';
+    case 'prefillfirst':
+    case 'prefill':
+      return 'prefill-first';
+    default:
+      return undefined;
+  }
 }
 
 /** Per-request progress through the stages. */
@@ -95,6 +123,7 @@ export class DisaggProfileHandler implements ProfileHandler, PreRequestHook, Dat
   }
 
   pickProfiles(request: SchedulingRequest, profiles: ReadonlyMap<string, ProfileSpec>, results: ReadonlyMap<string, ProfileResult>): readonly ProfileSpec[] {
+    if (this.config.stageOrder === 'prefill-first') return this.#pickPrefillFirst(request, profiles, results);
     const { decodeProfile, prefillProfile, encodeProfile, prefillDecider, encodeDecider, legacyPd } = this.config;
     if (!results.has(decodeProfile)) {
       const decode = profiles.get(decodeProfile);
@@ -121,13 +150,35 @@ export class DisaggProfileHandler implements ProfileHandler, PreRequestHook, Dat
       }
     }
 
-    if (!legacyPd && !progress.recorded) {
-      progress.recorded = true;
-      const encodeUsed = stageResult(results.get(encodeProfile)) !== null;
-      const prefillUsed = stageResult(results.get(prefillProfile)) !== null;
-      this.#metrics?.disaggDecision(request.targetModel, decisionType(encodeUsed, prefillUsed));
-    }
+    if (!legacyPd) this.#record(request, progress, results);
     return [];
+  }
+
+  /** Prefill (when configured), then encode (when approved), then decode. */
+  #pickPrefillFirst(request: SchedulingRequest, profiles: ReadonlyMap<string, ProfileSpec>, results: ReadonlyMap<string, ProfileResult>): readonly ProfileSpec[] {
+    const { decodeProfile, prefillProfile, encodeProfile, encodeDecider } = this.config;
+    const progress = this.#state(request);
+    if (results.has(decodeProfile)) {
+      if (results.get(decodeProfile)?.targets[0] !== undefined) this.#record(request, progress, results);
+      return [];
+    }
+    const prefill = profiles.get(prefillProfile);
+    if (prefill !== undefined && !results.has(prefillProfile)) return [prefill];
+    const encode = profiles.get(encodeProfile);
+    if (encode !== undefined && !progress.encodeDecided && !results.has(encodeProfile)) {
+      progress.encodeDecided = true;
+      if (encodeDecider !== undefined && encodeDecider.decide(request, undefined, progress.candidates) === 'disaggregate') return [encode];
+    }
+    const decode = profiles.get(decodeProfile);
+    return decode === undefined ? [] : [decode];
+  }
+
+  #record(request: SchedulingRequest, progress: Progress, results: ReadonlyMap<string, ProfileResult>): void {
+    if (progress.recorded) return;
+    progress.recorded = true;
+    const encodeUsed = stageResult(results.get(this.config.encodeProfile)) !== null;
+    const prefillUsed = stageResult(results.get(this.config.prefillProfile)) !== null;
+    this.#metrics?.disaggDecision(request.targetModel, decisionType(encodeUsed, prefillUsed));
   }
 
   processResults(_request: SchedulingRequest, results: ReadonlyMap<string, ProfileResult>): SchedulingResult {
@@ -178,8 +229,18 @@ export function attachDisaggMetrics(plugins: Iterable<Plugin>, metrics: DisaggMe
 
 const profileName = z.string().min(1).optional();
 
+const stageOrderSchema = z.string().transform((text, ctx) => {
+  const order = parseStageOrder(text);
+  if (order === undefined) {
+    ctx.addIssue({ code: 'custom', message: `invalid stage order "${text}": must be "decode-first" or "prefill-first"` });
+    return z.NEVER;
+  }
+  return order;
+});
+
 const disaggSchema = z
   .strictObject({
+    stageOrder: stageOrderSchema.default('decode-first'),
     profiles: z.strictObject({ decode: profileName, prefill: profileName, encode: profileName }).optional(),
     deciders: z.strictObject({ prefill: profileName, encode: profileName }).optional(),
     decodeProfile: profileName,
@@ -199,6 +260,10 @@ const disaggSchema = z
     );
     if (nested && flat.length > 0) {
       ctx.addIssue({ code: 'custom', message: `cannot mix the deprecated flat parameters (${flat.join(', ')}) with the nested ones (profiles, deciders): use one format or the other` });
+    }
+    const prefillDecider = p.deciders?.prefill ?? p.prefillDeciderPluginName ?? p.deciderPluginName;
+    if (p.stageOrder === 'prefill-first' && prefillDecider !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['stageOrder'], message: 'a prefill decider is not supported with stageOrder prefill-first (prefill always runs first; remove the prefill decider)' });
     }
   });
 
@@ -225,5 +290,6 @@ export const disaggProfileHandlerFactory: PluginFactory = (name, parameters, con
     prefillDecider: resolveDecider(context, prefillDeciderName, DISAGG_PROFILE_HANDLER_TYPE, name, p.deciders?.prefill !== undefined ? 'deciders.prefill' : 'prefillDeciderPluginName'),
     encodeDecider: resolveDecider(context, encodeDeciderName, DISAGG_PROFILE_HANDLER_TYPE, name, p.deciders?.encode !== undefined ? 'deciders.encode' : 'encodeDeciderPluginName'),
     legacyPd: false,
+    stageOrder: p.stageOrder,
   });
 };

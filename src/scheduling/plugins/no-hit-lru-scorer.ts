@@ -7,7 +7,8 @@
  * prefix scorer. PreRequest records the pick of a cold request: the primary profile's first target
  * and, under P/D, the `prefill` profile's first target become most recently used.
  *
- * Prefix hits are read from `PREFIX_MATCH` in the cycle state (written by the prefix producer).
+ * Prefix hits are read from the match of the prefix producer instance `prefixMatchInfoProducerName`
+ * names (default `approx-prefix-cache-producer`).
  * Ranks are dense over the candidates; the reference ranks by position in its whole LRU, so
  * candidates far down a large LRU all clamp to 0 there.
  *
@@ -15,14 +16,15 @@
  * - type: no-hit-lru-scorer
  *   parameters:
  *     lruSize: 1024                          # endpoints remembered; ≤ 0 → 1024
- *     prefixPluginType: prefix-cache-scorer  # accepted for compatibility; prefix data is shared state here
- *     prefixPluginName: prefix-cache-scorer
+ *     prefixMatchInfoProducerName: approx-prefix-cache-producer  # the default
+ *     prefixPluginType: prefix-cache-scorer  # deprecated, unused (as in the reference)
+ *     prefixPluginName: prefix-cache-scorer  # deprecated, unused
  * ```
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { StateKey } from '../cycle-state.js';
-import { PREFIX_MATCH } from '../prefix-match.js';
+import { prefixMatchKey, readPrefixMatch, type PrefixMatchInfo } from '../prefix-match.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import type { PreRequestHook, Scorer, SchedulingRequest, SchedulingResult } from '../types.js';
 import type { TypedName } from '../../plugin/plugin.js';
@@ -41,6 +43,7 @@ const schema = z.strictObject({
     .int()
     .default(DEFAULT_LRU_SIZE)
     .transform((n) => (n > 0 ? n : DEFAULT_LRU_SIZE)),
+  prefixMatchInfoProducerName: z.string().optional(),
 });
 
 export class NoHitLruScorer implements Scorer, PreRequestHook {
@@ -54,18 +57,22 @@ export class NoHitLruScorer implements Scorer, PreRequestHook {
   #keys = new Float64Array(64);
   readonly #order: number[] = [];
   readonly #byKey = (a: number, b: number): number => (this.#keys[a] ?? 0) - (this.#keys[b] ?? 0);
+  readonly #match: StateKey<PrefixMatchInfo>;
 
+  /** @param prefixMatchProducer the prefix producer instance read (undefined = the default one) */
   constructor(
     name: string,
     readonly lruSize = DEFAULT_LRU_SIZE,
+    readonly prefixMatchProducer?: string,
   ) {
     this.typedName = { type: NO_HIT_LRU_SCORER_TYPE, name };
+    this.#match = prefixMatchKey(prefixMatchProducer);
     this.#cold = new StateKey<boolean>(`${NO_HIT_LRU_SCORER_TYPE}/${name}/cold`);
   }
 
   score(request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void {
     const n = candidates.length;
-    const cold = isCold(request, candidates);
+    const cold = isCold(readPrefixMatch(request.state, this.#match, this.prefixMatchProducer !== undefined), candidates);
     request.state.set(this.#cold, cold);
     if (n === 0) return;
     if (!cold) {
@@ -110,8 +117,7 @@ export class NoHitLruScorer implements Scorer, PreRequestHook {
   }
 }
 
-function isCold(request: SchedulingRequest, candidates: readonly Endpoint[]): boolean {
-  const info = request.state.get(PREFIX_MATCH);
+function isCold(info: PrefixMatchInfo | undefined, candidates: readonly Endpoint[]): boolean {
   if (info === undefined || info.totalBlocks === 0) return true;
   for (const e of candidates) if (info.matchedBlocks(e) > 0) return false;
   return true;
@@ -119,5 +125,5 @@ function isCold(request: SchedulingRequest, candidates: readonly Endpoint[]): bo
 
 export const noHitLruScorerFactory: PluginFactory = (name, parameters) => {
   const p = decodeParameters(schema, parameters, NO_HIT_LRU_SCORER_TYPE, name);
-  return new NoHitLruScorer(name, p.lruSize);
+  return new NoHitLruScorer(name, p.lruSize, p.prefixMatchInfoProducerName === '' ? undefined : p.prefixMatchInfoProducerName);
 };

@@ -29,11 +29,12 @@ export type DisaggVerdict = 'disaggregate' | 'decode-only' | 'prefill-saturated'
 
 /**
  * Decides whether a request's stage runs on a separate endpoint. Synchronous, no side effects;
- * `decode` is the decode profile's first target and `candidates` every endpoint the request could
- * use (for the saturation guard).
+ * `decode` is the decode profile's first target (undefined when the handler runs `prefill-first`, so
+ * no decode endpoint is chosen yet) and `candidates` every endpoint the request could use (for the
+ * saturation guard).
  */
 export interface PdDecider extends Plugin {
-  decide(request: SchedulingRequest, decode: Endpoint, candidates: readonly Endpoint[]): DisaggVerdict;
+  decide(request: SchedulingRequest, decode: Endpoint | undefined, candidates: readonly Endpoint[]): DisaggVerdict;
 }
 
 export function isPdDecider(p: Plugin): p is PdDecider {

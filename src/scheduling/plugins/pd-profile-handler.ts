@@ -14,6 +14,9 @@
  *     deciderPluginName: prefix-based-pd-decider # default; must name a decider declared earlier
  *     prefixPluginType: prefix-cache-scorer      # accepted, unused
  *     prefixPluginName: prefix-cache-scorer      # accepted, unused
+ *     prefixMatchInfoProducerName: approx-prefix-cache-producer  # the prefix producer the decider depends on
+ *                                                # (the default); as in the reference, the decider reads the
+ *                                                # default producer's match and this only names the dependency
  *     primaryPort: 0                             # only 0 (the data-parallel port rewrite is not supported)
  * ```
  */
@@ -35,6 +38,7 @@ const pdSchema = z.strictObject({
     .refine((v) => v === 0, { message: 'primaryPort (the deprecated data-parallel port rewrite) is not supported; route to rank ports directly' })
     .default(0),
   deciderPluginName: z.string().min(1).default(PREFIX_BASED_PD_DECIDER_TYPE),
+  prefixMatchInfoProducerName: z.string().optional(),
 });
 
 export const pdProfileHandlerFactory: PluginFactory = (name, parameters, context) => {
@@ -46,5 +50,7 @@ export const pdProfileHandlerFactory: PluginFactory = (name, parameters, context
     prefillDecider: resolveDecider(context, p.deciderPluginName, PD_PROFILE_HANDLER_TYPE, name, 'deciderPluginName'),
     encodeDecider: undefined,
     legacyPd: true,
+    stageOrder: 'decode-first',
+    ...(p.prefixMatchInfoProducerName === undefined || p.prefixMatchInfoProducerName === '' ? {} : { prefixMatchProducer: p.prefixMatchInfoProducerName }),
   });
 };

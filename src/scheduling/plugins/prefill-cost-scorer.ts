@@ -35,7 +35,7 @@ import type { TypedName } from '../../plugin/plugin.js';
 import { decodeParameters } from '../../plugin/parameters.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import { StateKey } from '../cycle-state.js';
-import { PREFIX_MATCH } from '../prefix-match.js';
+import { PREFIX_MATCH, readPrefixMatch } from '../prefix-match.js';
 import { PREFILL_PROFILE_NAME } from './approx-prefix-cache-producer.js';
 import type { FirstResponseByteHook, PreRequestHook, RequestEndHook, Scorer, SchedulingRequest, SchedulingResult } from '../types.js';
 
@@ -103,7 +103,7 @@ export class PrefillCostScorer implements Scorer, PreRequestHook, FirstResponseB
     const n = candidates.length;
     if (this.#costs.length < n) this.#costs = new Float64Array(Math.max(n, this.#costs.length * 2));
     const costs = this.#costs;
-    const info = request.state.get(PREFIX_MATCH);
+    const info = readPrefixMatch(request.state, PREFIX_MATCH, false);
     const blocks = info === undefined || info.totalBlocks === 0 ? 1 : info.totalBlocks;
     const { overlapCredit, prefillLoadScale, decodeLoadScale } = this.parameters;
     let min = Number.POSITIVE_INFINITY;
@@ -128,7 +128,7 @@ export class PrefillCostScorer implements Scorer, PreRequestHook, FirstResponseB
     if (target === undefined) return;
     const prefillTarget = result.primaryProfileName === PREFILL_PROFILE_NAME ? undefined : result.profileResults.get(PREFILL_PROFILE_NAME)?.targets[0];
     const computesAt = prefillTarget ?? target;
-    const info = request.state.get(PREFIX_MATCH);
+    const info = readPrefixMatch(request.state, PREFIX_MATCH, false);
     const blocks = info === undefined || info.totalBlocks === 0 ? 1 : info.totalBlocks;
     const matched = info === undefined ? 0 : info.matchedBlocks(computesAt);
     const uncached = Math.max(blocks - this.parameters.overlapCredit * matched, 0);

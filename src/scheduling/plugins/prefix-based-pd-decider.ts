@@ -4,9 +4,11 @@
  *
  * - `inputTokens` = bytes of the prompt text / 4 (completions: the prompt; chat: JSON of
  *   `messages`); other APIs are never disaggregated;
+ * - `promptTokens` > 0 and `inputTokens < promptTokens` → decode-only (a minimum prompt length,
+ *   llm-d-router #933; 0, the default, disables this gate);
  * - `inputTokens < nonCachedTokens` → decode-only;
  * - `cached` = matched blocks × block size of the decode endpoint in the prefix match
- *   (`PREFIX_MATCH`, written by `approx-prefix-cache-producer`; no match data → decode-only);
+ *   (the default prefix producer's match, `PREFIX_MATCH`, as in the reference; no match data → decode-only);
  * - disaggregate iff `inputTokens − cached ≥ nonCachedTokens`; `nonCachedTokens: 0` (the default)
  *   never disaggregates.
  *
@@ -17,6 +19,7 @@
  * - type: prefix-based-pd-decider
  *   parameters:
  *     nonCachedTokens: 16              # ≥ 0; 0 = never disaggregate
+ *     promptTokens: 0                  # ≥ 0; prompts shorter than this stay decode-only; 0 = no gate
  *     skipWhenPrefillSaturated: true   # not in the reference
  *     prefillQueueDepthThreshold: 5    # waiting requests at which a prefill endpoint is saturated
  *     prefillKvCacheUtilThreshold: 0.9 # KV use at which a prefill endpoint is saturated
@@ -29,7 +32,7 @@ import type { TypedName } from '../../plugin/plugin.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
 import { promptText } from '../../prefix/prompt-text.js';
-import { PREFIX_MATCH } from '../prefix-match.js';
+import { PREFIX_MATCH, readPrefixMatch } from '../prefix-match.js';
 import type { SchedulingRequest } from '../types.js';
 import { prefillPoolSaturated, rememberDecider, saturationConfig, saturationParameters, type DisaggVerdict, type PdDecider, type PrefillSaturationConfig } from './pd-decider.js';
 
@@ -37,6 +40,7 @@ export const PREFIX_BASED_PD_DECIDER_TYPE = 'prefix-based-pd-decider';
 
 const schema = z.strictObject({
   nonCachedTokens: z.number().int().min(0).default(0),
+  promptTokens: z.number().int().min(0).default(0),
   ...saturationParameters(true),
 });
 
@@ -55,15 +59,18 @@ export class PrefixBasedPdDecider implements PdDecider {
     name: string,
     readonly nonCachedTokens: number,
     readonly saturation: PrefillSaturationConfig,
+    readonly promptTokens = 0,
   ) {
     this.typedName = { type: PREFIX_BASED_PD_DECIDER_TYPE, name };
   }
 
-  decide(request: SchedulingRequest, decode: Endpoint, candidates: readonly Endpoint[]): DisaggVerdict {
-    if (this.nonCachedTokens === 0) return 'decode-only';
+  decide(request: SchedulingRequest, decode: Endpoint | undefined, candidates: readonly Endpoint[]): DisaggVerdict {
+    if (this.nonCachedTokens === 0 || decode === undefined) return 'decode-only';
     const tokens = inputTokens(request);
-    if (tokens === undefined || tokens < this.nonCachedTokens) return 'decode-only';
-    const match = request.state.get(PREFIX_MATCH);
+    if (tokens === undefined) return 'decode-only';
+    if (this.promptTokens > 0 && tokens < this.promptTokens) return 'decode-only';
+    if (tokens < this.nonCachedTokens) return 'decode-only';
+    const match = readPrefixMatch(request.state, PREFIX_MATCH, false);
     if (match === undefined) return 'decode-only';
     const cached = match.matchedBlocks(decode) * match.blockSizeTokens;
     if (tokens - cached < this.nonCachedTokens) return 'decode-only';
@@ -74,7 +81,7 @@ export class PrefixBasedPdDecider implements PdDecider {
 
 export const prefixBasedPdDeciderFactory: PluginFactory = (name, parameters, context) => {
   const p = decodeParameters(schema, parameters, PREFIX_BASED_PD_DECIDER_TYPE, name);
-  const decider = new PrefixBasedPdDecider(name, p.nonCachedTokens, saturationConfig(p));
+  const decider = new PrefixBasedPdDecider(name, p.nonCachedTokens, saturationConfig(p), p.promptTokens);
   rememberDecider(context, decider);
   return decider;
 };

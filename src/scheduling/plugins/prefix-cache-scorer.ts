@@ -1,6 +1,6 @@
 /**
  * `prefix-cache-scorer`: prefers endpoints that already hold a longer prefix of the prompt, from the
- * `PrefixMatchInfo` a prefix producer stored under `PREFIX_MATCH` (m = matched blocks, t = total
+ * `PrefixMatchInfo` a prefix producer stored under its name (`prefixMatchKey`) (m = matched blocks, t = total
  * blocks, B = tokens per block):
  *
  *     ratio  = m / t
@@ -13,15 +13,17 @@
  * matching 40 (GIE#2561, llm-d-router#1095).
  *
  * Parameters: `matchLengthWeight` in [0, 1] (default 0), `matchLengthScaleTokens` integer (default
- * 8192; must be > 0 when the weight is > 0), `prefixMatchInfoProducerName` (accepted; there is one
- * PREFIX_MATCH slot per request). Any other parameter is accepted and ignored, as the reference does:
+ * 8192; must be > 0 when the weight is > 0), `prefixMatchInfoProducerName`: the prefix producer
+ * instance whose match is read (default `approx-prefix-cache-producer`), so scorers over two
+ * producers with different block sizes can share a profile. Any other parameter is accepted and ignored, as the reference does:
  * real configurations still pass the producer's `maxPrefixBlocksToMatch`, `lruCapacityPerServer`,
  * `blockSize` here from the days the scorer owned the index, and the reference ignores them too.
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
 import { ApproxPrefixMatch } from '../../prefix/approx-prefix-match.js';
-import { PREFIX_MATCH } from '../prefix-match.js';
+import { prefixMatchKey, readPrefixMatch, type PrefixMatchInfo } from '../prefix-match.js';
+import type { StateKey } from '../cycle-state.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import type { Scorer, SchedulingRequest } from '../types.js';
 import type { TypedName } from '../../plugin/plugin.js';
@@ -46,18 +48,22 @@ const parametersSchema = z
 
 export class PrefixCacheScorer implements Scorer {
   readonly typedName: TypedName;
+  readonly #match: StateKey<PrefixMatchInfo>;
 
+  /** @param prefixMatchProducer the producer instance read (undefined = the default one) */
   constructor(
     name: string,
     readonly matchLengthWeight = DEFAULT_MATCH_LENGTH_WEIGHT,
     readonly matchLengthScaleTokens = DEFAULT_MATCH_LENGTH_SCALE_TOKENS,
+    readonly prefixMatchProducer?: string,
   ) {
     this.typedName = { type: PREFIX_CACHE_SCORER_TYPE, name };
+    this.#match = prefixMatchKey(prefixMatchProducer);
   }
 
   score(request: SchedulingRequest, candidates: readonly Endpoint[], out: Float64Array): void {
     const n = candidates.length;
-    const info = request.state.get(PREFIX_MATCH);
+    const info = readPrefixMatch(request.state, this.#match, this.prefixMatchProducer !== undefined);
     const total = info === undefined ? 0 : info.totalBlocks;
     if (info === undefined || !(total > 0)) {
       out.fill(0, 0, n);
@@ -83,5 +89,5 @@ export class PrefixCacheScorer implements Scorer {
 
 export const prefixCacheScorerFactory: PluginFactory = (name, parameters) => {
   const p = decodeParameters(parametersSchema, parameters, PREFIX_CACHE_SCORER_TYPE, name);
-  return new PrefixCacheScorer(name, p.matchLengthWeight, p.matchLengthScaleTokens);
+  return new PrefixCacheScorer(name, p.matchLengthWeight, p.matchLengthScaleTokens, p.prefixMatchInfoProducerName === '' ? undefined : p.prefixMatchInfoProducerName);
 };

@@ -34,7 +34,7 @@ function outcome(parse: () => LLMRequest): unknown {
     const r = parse();
     // The bytes kept for hashing spell the very prompt the body holds.
     if (r.promptJson !== undefined) expect(JSON.parse(`"${Buffer.from(r.promptJson).toString('utf8')}"`)).toBe(r.body.prompt);
-    return { api: r.api, model: r.model, stream: r.stream, cacheSalt: r.cacheSalt, bodyBytes: r.bodyBytes, body: r.body };
+    return { api: r.api, model: r.model, stream: r.stream, cacheSalt: r.cacheSalt, bodyBytes: r.bodyBytes, maxOutputTokens: r.maxOutputTokens, body: r.body };
   } catch (err) {
     return { error: err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err) };
   }

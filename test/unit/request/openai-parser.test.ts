@@ -86,3 +86,25 @@ describe('parseOpenAIRequest', () => {
     );
   });
 });
+
+describe('maxOutputTokens (the client output cap llm-d reads per API)', () => {
+  it('chat: max_completion_tokens, else max_tokens; malformed values are skipped', () => {
+    const chat = (extra: Record<string, unknown>): number | undefined => parse('/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra }).maxOutputTokens;
+    expect(chat({ max_completion_tokens: 50, max_tokens: 70 })).toBe(50);
+    expect(chat({ max_tokens: 70 })).toBe(70);
+    expect(chat({ max_completion_tokens: -1, max_tokens: 70 })).toBe(70);
+    expect(chat({ max_completion_tokens: 1.5, max_tokens: '9' })).toBeUndefined();
+    expect(chat({})).toBeUndefined();
+  });
+
+  it('completions (both the fast path and the full parse): max_tokens; responses: max_output_tokens; others none', () => {
+    expect(parse('/v1/completions', { model: 'm', prompt: 'a long prompt', max_tokens: 12 }).maxOutputTokens).toBe(12);
+    expect(parse('/v1/completions', '{"model":"m","prompt":"x","max_tokens":1e2}').maxOutputTokens).toBe(100);
+    expect(parse('/v1/completions', { model: 'm', prompt: ['a', 'b'], max_tokens: 12 }).maxOutputTokens).toBe(12);
+    expect(parse('/v1/completions', { model: 'm', prompt: 'x', max_tokens: -3 }).maxOutputTokens).toBeUndefined();
+    expect(parse('/v1/completions', { model: 'm', prompt: 'x', max_tokens: 'lots' }).maxOutputTokens).toBeUndefined();
+    expect(parse('/v1/completions', { model: 'm', prompt: 'x', max_completion_tokens: 5 }).maxOutputTokens).toBeUndefined();
+    expect(parse('/v1/responses', { model: 'm', input: 'x', max_output_tokens: 8, max_tokens: 9 }).maxOutputTokens).toBe(8);
+    expect(parse('/v1/embeddings', { model: 'm', input: 'x', max_tokens: 9 }).maxOutputTokens).toBeUndefined();
+  });
+});

@@ -125,9 +125,12 @@ function profile(name: string, filter = name === 'prefill' ? prefillFilter() : d
 class FixedDecider implements PdDecider {
   readonly typedName = { type: 'fixed', name: 'fixed' };
   calls = 0;
+  /** The decode endpoint of every call. */
+  readonly seen: (Endpoint | undefined)[] = [];
   constructor(private readonly verdict: DisaggVerdict) {}
-  decide(): DisaggVerdict {
+  decide(_request: SchedulingRequest, decode: Endpoint | undefined): DisaggVerdict {
     this.calls++;
+    this.seen.push(decode);
     return this.verdict;
   }
 }
@@ -315,5 +318,130 @@ schedulingProfiles:
     const text = await metrics.registry.metrics();
     expect(text).toContain('llm_d_inference_scheduler_disagg_decision_total{model_name="m",decision_type="prefill-decode"} 1');
     expect(text).toContain('llm_d_inference_scheduler_disagg_decision_total{model_name="m",decision_type="decode-only"} 2');
+  });
+});
+
+describe('prefix-based-pd-decider promptTokens', () => {
+  const ctx: PluginContext = { random: () => 0.5 };
+  const decider = (parameters: unknown): PrefixBasedPdDecider => prefixBasedPdDeciderFactory('d', parameters, ctx) as PrefixBasedPdDecider;
+  const cold = (prompt: string): SchedulingRequest => withMatch(completion(prompt), () => 0);
+
+  it('keeps prompts shorter than promptTokens decode-only, whatever is uncached; 0 (the default) disables the gate', () => {
+    const d = decider({ nonCachedTokens: 16, promptTokens: 100, skipWhenPrefillSaturated: false });
+    expect(d.promptTokens).toBe(100);
+    expect(d.decide(cold('x'.repeat(396)), decodeE, [decodeE, prefillE])).toBe('decode-only'); // 99 tokens
+    expect(d.decide(cold('x'.repeat(400)), decodeE, [decodeE, prefillE])).toBe('disaggregate'); // 100 tokens
+    const off = decider({ nonCachedTokens: 16, skipWhenPrefillSaturated: false });
+    expect(off.promptTokens).toBe(0);
+    expect(off.decide(cold('x'.repeat(80)), decodeE, [decodeE, prefillE])).toBe('disaggregate'); // 20 tokens ≥ 16
+  });
+
+  it('still needs nonCachedTokens uncached tokens past the gate', () => {
+    const d = decider({ nonCachedTokens: 16, promptTokens: 50, skipWhenPrefillSaturated: false });
+    // 100 tokens, 6 blocks of 16 cached → 4 uncached < 16.
+    expect(d.decide(withMatch(completion('x'.repeat(400)), () => 6), decodeE, [decodeE, prefillE])).toBe('decode-only');
+  });
+
+  it('rejects a negative promptTokens', () => {
+    expect(() => decider({ promptTokens: -1 })).toThrow(/promptTokens/);
+  });
+});
+
+describe('disagg-profile-handler stageOrder', () => {
+  const ctx = (): PluginContext => ({ random: () => 0.5 });
+
+  it('reads the reference spellings; decode-first is the default; others are errors', () => {
+    for (const [text, order] of [
+      ['decode-first', 'decode-first'],
+      ['DECODE_FIRST', 'decode-first'],
+      ['decode', 'decode-first'],
+      ['', 'decode-first'],
+      ['prefill-first', 'prefill-first'],
+      ['Prefill_First', 'prefill-first'],
+      ['prefill', 'prefill-first'],
+    ] as const) {
+      expect((disaggProfileHandlerFactory('h', { stageOrder: text }, ctx()) as DisaggProfileHandler).config.stageOrder).toBe(order);
+    }
+    expect((disaggProfileHandlerFactory('h', {}, ctx()) as DisaggProfileHandler).config.stageOrder).toBe('decode-first');
+    expect(() => disaggProfileHandlerFactory('h', { stageOrder: 'encode-first' }, ctx())).toThrow(/invalid stage order "encode-first"/);
+  });
+
+  it('refuses a prefill decider with prefill-first, in nested or flat parameters', () => {
+    const c = ctx();
+    alwaysDisaggPdDeciderFactory('always', undefined, c);
+    expect(() => disaggProfileHandlerFactory('h', { stageOrder: 'prefill-first', deciders: { prefill: 'always' } }, c)).toThrow(/prefill decider is not supported/);
+    expect(() => disaggProfileHandlerFactory('h', { stageOrder: 'prefill-first', deciderPluginName: 'always' }, c)).toThrow(/prefill decider is not supported/);
+    // The flat format takes stageOrder too.
+    expect((disaggProfileHandlerFactory('h', { stageOrder: 'prefill-first', decodeProfile: 'd' }, c) as DisaggProfileHandler).config).toMatchObject({ stageOrder: 'prefill-first', decodeProfile: 'd' });
+  });
+
+  function prefillFirst(encodeVerdict?: DisaggVerdict): { h: DisaggProfileHandler; metrics: FakeMetrics; order: string[]; encode: FixedDecider | undefined } {
+    const encode = encodeVerdict === undefined ? undefined : new FixedDecider(encodeVerdict);
+    const h = new DisaggProfileHandler('h', { decodeProfile: 'decode', prefillProfile: 'prefill', encodeProfile: 'encode', prefillDecider: undefined, encodeDecider: encode, legacyPd: false, stageOrder: 'prefill-first' });
+    const metrics = new FakeMetrics();
+    h.attachDisaggMetrics(metrics);
+    const order: string[] = [];
+    const pick = h.pickProfiles.bind(h);
+    h.pickProfiles = (request, profiles, results) => {
+      const next = pick(request, profiles, results);
+      for (const p of next) order.push(p.name);
+      return next;
+    };
+    return { h, metrics, order, encode };
+  }
+
+  it('prefill-first runs prefill before decode without asking a decider; decode stays primary', () => {
+    const { h, metrics, order } = prefillFirst();
+    const { result, headers } = run(h, [decodeE, prefillE]);
+    expect(order).toEqual(['prefill', 'decode']);
+    expect(result.primaryProfileName).toBe('decode');
+    expect(result.profileResults.get('decode')?.targets).toEqual([decodeE]);
+    expect(result.profileResults.get('prefill')?.targets).toEqual([prefillE]);
+    expect(headers.get('x-prefiller-host-port')).toBe(prefillE.hostPort);
+    expect(metrics.decisions).toEqual([['m', 'prefill-decode']]);
+  });
+
+  it('prefill-first without a prefill endpoint, or without a prefill profile, is decode-only', () => {
+    for (const profiles of [undefined, [profile('decode')]]) {
+      const { h, metrics, order } = prefillFirst();
+      const { result, headers } = run(h, profiles === undefined ? [decodeE] : [decodeE, prefillE], profiles);
+      expect(order).toEqual(profiles === undefined ? ['prefill', 'decode'] : ['decode']);
+      expect([...result.profileResults.keys()]).toEqual(['decode']);
+      expect(headers.size).toBe(0);
+      expect(metrics.decisions).toEqual([['m', 'decode-only']]);
+    }
+  });
+
+  it('prefill-first asks the encode decider without a decode endpoint, between prefill and decode', () => {
+    const encodeE = endpoint(6, {}, { 'llm-d.ai/role': 'encode' });
+    const profiles = [profile('decode'), profile('prefill'), { ...profile('encode'), filters: [] }];
+    const yes = prefillFirst('disaggregate');
+    const { result } = run(yes.h, [decodeE, prefillE, encodeE], profiles);
+    expect(yes.order).toEqual(['prefill', 'encode', 'decode']);
+    expect(yes.encode?.seen).toEqual([undefined]);
+    expect(result.profileResults.has('encode')).toBe(true);
+    expect(yes.metrics.decisions).toEqual([['m', 'encode-prefill-decode']]);
+    const no = prefillFirst('decode-only');
+    run(no.h, [decodeE, prefillE, encodeE], profiles);
+    expect(no.order).toEqual(['prefill', 'decode']);
+    expect(no.metrics.decisions).toEqual([['m', 'prefill-decode']]);
+  });
+
+  it('prefill-first still fails (429) without a decode endpoint, counting nothing', () => {
+    const { h, metrics } = prefillFirst();
+    expect(() => run(h, [prefillE])).toThrow(ResourceExhaustedError);
+    expect(metrics.decisions).toEqual([]);
+  });
+});
+
+describe('pd-profile-handler prefixMatchInfoProducerName', () => {
+  it('is accepted and names the prefix producer its decider depends on', () => {
+    const ctx: PluginContext = { random: () => 0.5 };
+    prefixBasedPdDeciderFactory('prefix-based-pd-decider', { nonCachedTokens: 4 }, ctx);
+    const named = pdProfileHandlerFactory('pd', { prefixMatchInfoProducerName: 'precise' }, ctx) as DisaggProfileHandler;
+    expect(named.config.prefixMatchProducer).toBe('precise');
+    const plain = pdProfileHandlerFactory('pd', {}, ctx) as DisaggProfileHandler;
+    expect(plain.config.prefixMatchProducer).toBeUndefined();
+    expect(() => pdProfileHandlerFactory('pd', { prefixMatchInfoProducer: 'x' }, ctx)).toThrow(/prefixMatchInfoProducer/);
   });
 });

@@ -5,7 +5,7 @@ import { PREFIX_MATCH, type PrefixMatchInfo } from '../../../src/scheduling/pref
 import { ProfileRunner } from '../../../src/scheduling/profile-runner.js';
 import { ActiveRequestScorer, activeRequestScorerFactory } from '../../../src/scheduling/plugins/active-request-scorer.js';
 import { ContextLengthAware, contextLengthAwareFactory, estimateContextLength, parseContextRange, rangeScore } from '../../../src/scheduling/plugins/context-length-aware.js';
-import { estimateRequestTokens, INFLIGHT_LOAD, InFlightLoadProducer, inFlightLoadProducerFactory } from '../../../src/scheduling/plugins/inflight-load-producer.js';
+import { InFlightLoadProducer, inFlightLoadProducerFactory } from '../../../src/scheduling/plugins/inflight-load-producer.js';
 import { KvCacheUtilizationScorer } from '../../../src/scheduling/plugins/kv-cache-utilization-scorer.js';
 import { LoadAwareScorer, loadAwareScorerFactory } from '../../../src/scheduling/plugins/load-aware-scorer.js';
 import { LoraAffinityScorer } from '../../../src/scheduling/plugins/lora-affinity-scorer.js';
@@ -133,78 +133,11 @@ describe('load-aware-scorer', () => {
   });
 });
 
-describe('inflight-load-producer', () => {
-  it('estimates tokens as ⌊bytes/4⌋ + round(1.5·⌊bytes/4⌋); none without a body', () => {
-    expect(estimateRequestTokens(schedulingRequest({ llm: llm(400) }))).toBe(250);
-    expect(estimateRequestTokens(schedulingRequest({ llm: llm(2) }))).toBe(3);
-    expect(estimateRequestTokens(schedulingRequest())).toBe(0);
-  });
-
-  it('counts up on pick and back down on end, exactly once', () => {
-    const producer = new InFlightLoadProducer('inflight');
-    const pool = [endpoint(0), endpoint(1)];
-    const [e0, e1] = pool as [Endpoint, Endpoint];
-    const first = schedulingRequest({ requestId: 'a', llm: llm(400) });
-    producer.produce(first);
-    expect(first.state.get(INFLIGHT_LOAD)).toBe(producer);
-    producer.preRequest(first, result(e0));
-    const second = schedulingRequest({ requestId: 'b', llm: llm(4000) });
-    producer.produce(second);
-    producer.preRequest(second, result(e0));
-    producer.preRequest(second, result(e0)); // a repeated hook does not count twice
-    expect([producer.requests(e0), producer.tokens(e0)]).toEqual([2, 250 + 2500]);
-    expect([producer.requests(e1), producer.tokens(e1)]).toEqual([0, 0]);
-
-    producer.requestEnded(first);
-    producer.requestEnded(first);
-    expect([producer.requests(e0), producer.tokens(e0)]).toEqual([1, 2500]);
-    producer.requestEnded(second);
-    expect([producer.requests(e0), producer.tokens(e0)]).toEqual([0, 0]);
-  });
-
-  it('counts the first target of every profile (the prefill target too) and releases all of them', () => {
-    const producer = new InFlightLoadProducer('inflight');
-    const [decode, prefill] = [endpoint(0), endpoint(1)];
-    const req = schedulingRequest({ llm: llm(40) });
-    producer.preRequest(req, result(decode, { prefill }));
-    expect([producer.requests(decode), producer.requests(prefill)]).toEqual([1, 1]);
-    expect(producer.tokens(prefill)).toBe(25);
-    producer.requestEnded(req);
-    expect([producer.requests(decode), producer.requests(prefill), producer.tokens(prefill)]).toEqual([0, 0, 0]);
-  });
-
-  it("releases the prefill target's share at the first response byte, the decode target's at the end", () => {
-    const producer = new InFlightLoadProducer('inflight');
-    const [decode, prefill] = [endpoint(0), endpoint(1)];
-    const req = schedulingRequest({ llm: llm(40) });
-    producer.preRequest(req, result(decode, { prefill }));
-    producer.firstResponseByte(req);
-    producer.firstResponseByte(req);
-    expect([producer.requests(decode), producer.requests(prefill), producer.tokens(prefill)]).toEqual([1, 0, 0]);
-    producer.requestEnded(req);
-    expect([producer.requests(decode), producer.requests(prefill)]).toEqual([0, 0]);
-    // Without P/D the first byte releases nothing.
-    const plain = schedulingRequest({ llm: llm(40) });
-    producer.preRequest(plain, result(decode));
-    producer.firstResponseByte(plain);
-    expect(producer.requests(decode)).toBe(1);
-  });
-
-  it('counts by endpoint name, so a replaced endpoint object keeps its load', () => {
-    const producer = new InFlightLoadProducer('inflight');
-    producer.preRequest(schedulingRequest({ llm: llm(40) }), result(endpoint(3)));
-    expect(producer.requests(endpoint(3, {}, { relabelled: 'yes' }))).toBe(1);
-  });
-
-  it('takes no parameters', () => {
-    expect(inFlightLoadProducerFactory('p', undefined, CONTEXT)).toBeInstanceOf(InFlightLoadProducer);
-    expect(() => inFlightLoadProducerFactory('p', { addEstimatedOutputTokens: true }, CONTEXT)).toThrow();
-  });
-});
+// inflight-load-producer: see inflight-load.test.ts.
 
 describe('active-request-scorer', () => {
   function loaded(counts: number[]): { pool: Endpoint[]; request: SchedulingRequest } {
-    const producer = new InFlightLoadProducer('inflight');
+    const producer = new InFlightLoadProducer('inflight-load-producer');
     const pool = counts.map((_, i) => endpoint(i));
     counts.forEach((c, i) => {
       for (let k = 0; k < c; k++) producer.preRequest(schedulingRequest({ llm: llm(40) }), result(pool[i]));
@@ -238,10 +171,10 @@ describe('active-request-scorer', () => {
 
 describe('token-load-scorer', () => {
   it('1 − min(1, tokens/T) from the producer; 1 everywhere without one', () => {
-    const producer = new InFlightLoadProducer('inflight');
+    const producer = new InFlightLoadProducer('inflight-load-producer');
     const pool = [endpoint(0), endpoint(1), endpoint(2)];
-    producer.preRequest(schedulingRequest({ llm: llm(400) }), result(pool[1])); // 250 tokens
-    producer.preRequest(schedulingRequest({ llm: llm(4000) }), result(pool[2])); // 2500 tokens
+    producer.preRequest(schedulingRequest({ llm: llm(1000) }), result(pool[1])); // 250 tokens
+    producer.preRequest(schedulingRequest({ llm: llm(10000) }), result(pool[2])); // 2500 tokens
     const request = schedulingRequest();
     producer.produce(request);
     expect(scores(new TokenLoadScorer('t', 1000), pool, request)).toEqual([1, 0.75, 0]);

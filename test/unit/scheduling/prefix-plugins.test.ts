@@ -7,18 +7,19 @@ import type { Endpoint, EndpointMetrics } from '../../../src/datastore/endpoint.
 import { PrefixCacheMetrics } from '../../../src/prefix/prefix-metrics.js';
 import type { LLMRequest } from '../../../src/request/llm-request.js';
 import { CycleState } from '../../../src/scheduling/cycle-state.js';
-import { PREFIX_MATCH, type PrefixMatchInfo } from '../../../src/scheduling/prefix-match.js';
+import { PREFIX_MATCH, prefixMatchKey, type PrefixMatchInfo } from '../../../src/scheduling/prefix-match.js';
 import {
   APPROX_PREFIX_CACHE_PRODUCER_TYPE,
   ApproxPrefixCacheProducer,
   approxPrefixCacheProducerFactory,
   DEFAULT_APPROX_PREFIX_CACHE_CONFIG,
+  MIN_BLOCK_SIZE_TOKENS,
 } from '../../../src/scheduling/plugins/approx-prefix-cache-producer.js';
 import { registerBuiltins } from '../../../src/builtins.js';
 import { PrefixCacheScorer, prefixCacheScorerFactory } from '../../../src/scheduling/plugins/prefix-cache-scorer.js';
 import type { PluginRegistry } from '../../../src/plugin/registry.js';
 import type { Scheduler } from '../../../src/scheduling/scheduler.js';
-import type { SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
+import type { Scorer, SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
 import { describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 
@@ -157,46 +158,62 @@ describe('prefix-cache-scorer', () => {
 describe('approx-prefix-cache-producer parameters', () => {
   const make = (parameters: unknown): ApproxPrefixCacheProducer => approxPrefixCacheProducerFactory('x', parameters, context) as ApproxPrefixCacheProducer;
 
-  it('has the reference defaults', () => {
+  const X = prefixMatchKey('x');
+
+  it('has the reference v0.10 defaults (2048 blocks, 131072 tokens)', () => {
     expect(make(undefined).config).toEqual(DEFAULT_APPROX_PREFIX_CACHE_CONFIG);
-    expect(DEFAULT_APPROX_PREFIX_CACHE_CONFIG).toEqual({ autoTune: true, blockSizeTokens: 16, maxPrefixBlocksToMatch: 256, maxPrefixTokensToMatch: 0, lruCapacityPerServer: 31250 });
+    expect(DEFAULT_APPROX_PREFIX_CACHE_CONFIG).toEqual({ autoTune: true, blockSizeTokens: 16, maxPrefixBlocksToMatch: 2048, maxPrefixTokensToMatch: 131072, lruCapacityPerServer: 31250 });
     expect(make({ lruCapacityPerServer: 0 }).config.lruCapacityPerServer).toBe(31250);
   });
 
-  it('rejects unknown parameters, the deprecated blockSize alone, and autoTune off without a block size', () => {
+  it('rejects unknown parameters and autoTune off without a block size; maps the deprecated blockSize as the reference does', () => {
     expect(configProblems(() => make({ blockSizeToken: 16 }))[0]).toMatch(/blockSizeToken/);
-    expect(configProblems(() => make({ blockSize: 64 }))[0]).toMatch(/^blockSize: .*deprecated/);
-    expect(make({ blockSize: 64, blockSizeTokens: 32 }).config.blockSizeTokens).toBe(32);
     expect(configProblems(() => make({ autoTune: false, blockSizeTokens: 0 }))[0]).toMatch(/blockSizeTokens/);
     expect(configProblems(() => make({ maxPrefixTokensToMatch: -1 }))[0]).toMatch(/maxPrefixTokensToMatch/);
+    // blockSize is taken as blockSizeTokens when that is absent or left at its default 16.
+    expect(make({ blockSize: 128 }).config.blockSizeTokens).toBe(128);
+    expect(make({ blockSize: 128, blockSizeTokens: 16 }).config.blockSizeTokens).toBe(128);
+    expect(make({ blockSize: 128, blockSizeTokens: 96 }).config.blockSizeTokens).toBe(96);
+    // 0 is not the default, so blockSize does not replace it, and autoTune off needs a size.
+    expect(configProblems(() => make({ blockSize: 128, autoTune: false, blockSizeTokens: 0 }))[0]).toMatch(/blockSizeTokens/);
   });
 
-  it('block size: the candidates’ cache_config_info block size when autoTuned, else blockSizeTokens', () => {
+  it('block size: the candidates’ reported block size when autoTuned, else blockSizeTokens; never below 64 (#1158)', () => {
+    expect(MIN_BLOCK_SIZE_TOKENS).toBe(64);
     const p = make({});
     const q = make({ autoTune: false, blockSizeTokens: 8 });
-    const scraped = pool(2, { cacheBlockSize: 32 });
+    const large = make({ autoTune: false, blockSizeTokens: 100 });
+    const scraped = pool(2, { cacheBlockSize: 128 });
+    const small = pool(2, { cacheBlockSize: 32 });
     const unscraped = endpoint(9, { cacheBlockSize: 0 });
-    expect(p.blockSizeTokens(scraped)).toBe(32);
-    expect(p.blockSizeTokens([unscraped, ...scraped])).toBe(32);
-    expect(p.blockSizeTokens([unscraped])).toBe(16);
-    expect(q.blockSizeTokens(scraped)).toBe(8);
-    const req = request(completion('x'.repeat(300)));
+    expect(p.blockSizeTokens(scraped)).toBe(128);
+    expect(p.blockSizeTokens([unscraped, ...scraped])).toBe(128);
+    expect(p.blockSizeTokens(small)).toBe(64); // a reported 32 is clamped
+    expect(p.blockSizeTokens([unscraped])).toBe(64); // the default 16 is clamped
+    expect(q.blockSizeTokens(scraped)).toBe(64); // a configured 8 is clamped
+    expect(large.blockSizeTokens(scraped)).toBe(100);
+    const req = request(completion('x'.repeat(600)));
     p.produce(req, scraped);
-    expect(req.state.get(PREFIX_MATCH)).toMatchObject({ totalBlocks: 3, blockSizeTokens: 32 }); // 128-byte blocks
-    const req2 = request(completion('x'.repeat(300)));
+    expect(req.state.get(X)).toMatchObject({ totalBlocks: 2, blockSizeTokens: 128 }); // 512-byte blocks, the last partial
+    const req2 = request(completion('x'.repeat(600)));
     q.produce(req2, scraped);
-    expect(req2.state.get(PREFIX_MATCH)).toMatchObject({ totalBlocks: 10, blockSizeTokens: 8 }); // 32-byte blocks
+    expect(req2.state.get(X)).toMatchObject({ totalBlocks: 3, blockSizeTokens: 64 }); // 256-byte blocks
   });
 
-  it('maxPrefixTokensToMatch, when set, bounds the blocks at tokens / block size', () => {
-    const p = make({ maxPrefixTokensToMatch: 64, maxPrefixBlocksToMatch: 1000 });
-    const req = request(completion('y'.repeat(10_000)));
-    p.produce(req, pool(1, { cacheBlockSize: 16 }));
-    expect(req.state.get(PREFIX_MATCH)?.totalBlocks).toBe(4);
-    const q = make({ maxPrefixBlocksToMatch: 7 });
-    const req2 = request(completion('y'.repeat(10_000)));
-    q.produce(req2, pool(1));
-    expect(req2.state.get(PREFIX_MATCH)?.totalBlocks).toBe(7);
+  it('the block cap: maxPrefixTokensToMatch / block size when set, else maxPrefixBlocksToMatch, the whole prompt when both are 0', () => {
+    const blocks = (parameters: unknown, length: number): number | undefined => {
+      const req = request(completion('y'.repeat(length)));
+      make(parameters).produce(req, pool(1, { cacheBlockSize: 16 }));
+      return req.state.get(X)?.totalBlocks;
+    };
+    expect(blocks({ maxPrefixTokensToMatch: 256, maxPrefixBlocksToMatch: 1000 }, 10_000)).toBe(4); // 256 / 64
+    expect(blocks({ maxPrefixTokensToMatch: 32 }, 10_000)).toBe(0); // below one block: nothing, as in the reference
+    expect(blocks({ maxPrefixTokensToMatch: 0, maxPrefixBlocksToMatch: 7 }, 10_000)).toBe(7);
+    expect(blocks({ maxPrefixTokensToMatch: 0, maxPrefixBlocksToMatch: 0 }, 10_000)).toBe(40); // ⌈10000 / 256⌉
+    // The defaults: 131072 tokens = 2048 blocks of 64 tokens (256 bytes).
+    expect(blocks(undefined, 256 * 2048 + 5000)).toBe(2048);
+    expect(blocks({ maxPrefixTokensToMatch: 0, maxPrefixBlocksToMatch: 0 }, 256 * 2048 + 5000)).toBe(2048 + 20);
+    expect(blocks({ maxPrefixTokensToMatch: 0 }, 256 * 2048 + 5000)).toBe(2048); // the block default
   });
 
   it('LRU capacity: cacheNumBlocks when autoTuned and reported, else lruCapacityPerServer (which applies)', () => {
@@ -208,7 +225,7 @@ describe('approx-prefix-cache-producer parameters', () => {
       [fixed, 50],
     ] as const) {
       for (const target of [withBlocks, without]) {
-        const req = request(completion(doc(1, 64 * 300)));
+        const req = request(completion(doc(1, 256 * 300)));
         producer.produce(req, [withBlocks, without]);
         producer.preRequest(req, { primaryProfileName: 'default', profileResults: new Map([['default', { targets: [target] }]]) }, new Map());
       }
@@ -277,7 +294,7 @@ describe('approx-prefix-cache-producer with prefix-cache-scorer (default profile
   });
 
   it('adds the blocks to the primary target and to the prefill profile’s target', () => {
-    const producer = new ApproxPrefixCacheProducer('x');
+    const producer = new ApproxPrefixCacheProducer(APPROX_PREFIX_CACHE_PRODUCER_TYPE);
     const [decode, prefill, other] = pool(3) as [Endpoint, Endpoint, Endpoint];
     const req = request(completion(doc(3, 2000)));
     producer.produce(req, [decode, prefill, other]);
@@ -292,11 +309,11 @@ describe('approx-prefix-cache-producer with prefix-cache-scorer (default profile
     const again = request(completion(doc(3, 2000)));
     producer.produce(again, [decode, prefill, other]);
     const info = again.state.get(PREFIX_MATCH);
-    expect([decode, prefill, other].map((e) => info?.matchedBlocks(e))).toEqual([32, 32, 0]);
+    expect([decode, prefill, other].map((e) => info?.matchedBlocks(e))).toEqual([8, 8, 0]); // ⌈2000 / 256⌉
   });
 
   it('header-only and short requests hash nothing and add nothing', () => {
-    const producer = new ApproxPrefixCacheProducer('x');
+    const producer = new ApproxPrefixCacheProducer(APPROX_PREFIX_CACHE_PRODUCER_TYPE);
     const candidates = pool(2);
     const result: SchedulingResult = { primaryProfileName: 'default', profileResults: new Map([['default', { targets: [candidates[0] as Endpoint] }]]) };
     for (const llm of [undefined, completion('short prompt')]) {
@@ -341,15 +358,15 @@ describe('prefix indexer metrics', () => {
     const producers = [...plugins.values()].filter((p): p is ApproxPrefixCacheProducer => p instanceof ApproxPrefixCacheProducer);
     for (const p of producers) p.attachMetrics(prefixMetrics.forPlugin(p.typedName, p.index));
     const candidates = pool(4);
-    const prompt = doc(8, 64 * 10); // 10 blocks of 16 tokens
+    const prompt = doc(8, 256 * 3); // 3 blocks of 64 tokens (16 reported, clamped to 64)
     route(scheduler, candidates, completion(prompt));
     route(scheduler, candidates, completion(prompt));
     const text = await promRegistry.metrics();
-    expect(text).toMatch(/^inference_extension_prefix_indexer_size 10$/m);
+    expect(text).toMatch(/^inference_extension_prefix_indexer_size 3$/m);
     expect(text).toMatch(/^inference_extension_prefix_indexer_hit_ratio_count 2$/m);
     expect(text).toMatch(/^inference_extension_prefix_indexer_hit_ratio_sum 1$/m);
     expect(text).toMatch(/^inference_extension_prefix_indexer_hit_ratio_bucket\{le="0"\} 1$/m);
-    expect(text).toMatch(/^inference_extension_prefix_indexer_hit_bytes_sum 640$/m);
+    expect(text).toMatch(/^inference_extension_prefix_indexer_hit_bytes_sum 768$/m);
     expect(text).toMatch(/^inference_extension_prefix_indexer_hit_bytes_bucket\{le="1024"\} 2$/m);
     // The canonical series carry the producer's name and type; the deprecated ones are their sums.
     const labels = `plugin_name="${producers[0]?.typedName.name ?? ''}",plugin_type="${producers[0]?.typedName.type ?? ''}"`;
@@ -357,5 +374,78 @@ describe('prefix indexer metrics', () => {
     expect(text).toContain(`llm_d_epp_prefix_indexer_size{${labels}} 10`);
     expect(text).toContain(`llm_d_epp_prefix_indexer_hit_ratio_count{${labels}} 2`);
     expect(text).toContain(`llm_d_epp_prefix_indexer_hit_bytes_sum{${labels}} 640`);
+  });
+});
+
+describe('prefixMatchInfoProducerName', () => {
+  const twoProducers = `apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- name: gpu-prefix
+  type: approx-prefix-cache-producer
+  parameters: {autoTune: false, blockSizeTokens: 64}
+- name: cpu-prefix
+  type: approx-prefix-cache-producer
+  parameters: {autoTune: false, blockSizeTokens: 256}
+- name: gpu-scorer
+  type: prefix-cache-scorer
+  parameters: {prefixMatchInfoProducerName: gpu-prefix}
+- name: cpu-scorer
+  type: prefix-cache-scorer
+  parameters: {prefixMatchInfoProducerName: cpu-prefix}
+- name: lru
+  type: no-hit-lru-scorer
+  parameters: {prefixMatchInfoProducerName: cpu-prefix}
+- type: max-score-picker
+schedulingProfiles:
+- name: default
+  plugins:
+  - pluginRef: gpu-scorer
+  - pluginRef: cpu-scorer
+  - pluginRef: lru
+  - pluginRef: max-score-picker
+`;
+
+  it('two producers with different parameters coexist; each consumer reads the instance it names', () => {
+    const built = buildScheduler(loadConfig({ text: twoProducers }), registry(), context, undefined);
+    const candidates = pool(4);
+    const prompt = doc(21, 256 * 10 + 100); // 11 blocks of 64 tokens, 3 of 256 tokens
+    const { target } = route(built.scheduler, candidates, completion(prompt));
+    const req = request(completion(prompt));
+    for (const p of built.scheduler.hooks.producers) p.produce(req, candidates);
+    expect(req.state.get(prefixMatchKey('gpu-prefix'))).toMatchObject({ totalBlocks: 11, blockSizeTokens: 64 });
+    expect(req.state.get(prefixMatchKey('cpu-prefix'))).toMatchObject({ totalBlocks: 3, blockSizeTokens: 256 });
+    expect(req.state.get(PREFIX_MATCH)).toBeUndefined(); // no producer has the default name
+
+    // Half of each prompt matches: the two scorers see different ratios for the same endpoint.
+    const half = request(completion(`${prompt.slice(0, 256 * 6)}${doc(22, 256 * 5)}`));
+    for (const p of built.scheduler.hooks.producers) p.produce(half, candidates);
+    const at = candidates.indexOf(target);
+    const gpu = built.plugins.get('gpu-scorer') as PrefixCacheScorer;
+    const cpu = built.plugins.get('cpu-scorer') as PrefixCacheScorer;
+    expect(prefixScores(half, candidates, gpu)[at]).toBeCloseTo(6 / 11, 9);
+    expect(prefixScores(half, candidates, cpu)[at]).toBeCloseTo(1 / 3, 9); // one whole 1024-byte block matches
+    // A scorer naming no producer reads the default instance; absent here, it falls back to the last
+    // producer that ran (cpu-prefix), rather than scoring nothing.
+    expect(prefixScores(half, candidates)).toEqual(prefixScores(half, candidates, cpu));
+    expect(prefixScores(half, candidates, new PrefixCacheScorer('p', 0, 8192, 'approx-prefix-cache-producer'))).toEqual([0, 0, 0, 0]); // named explicitly: no fallback
+  });
+
+  it('no-hit-lru-scorer judges cold or warm by the producer it names', () => {
+    const built = buildScheduler(loadConfig({ text: twoProducers }), registry(), context, undefined);
+    const candidates = pool(3);
+    const prompt = doc(31, 2048);
+    route(built.scheduler, candidates, completion(prompt));
+    const lru = built.plugins.get('lru') as Scorer;
+    const warm = request(completion(prompt));
+    for (const p of built.scheduler.hooks.producers) p.produce(warm, candidates);
+    const out = new Float64Array(3);
+    lru.score(warm, candidates, out);
+    expect(Array.from(out)).toEqual([0.5, 0.5, 0.5]); // warm on cpu-prefix: leaves the choice to the prefix scorers
+    const cold = request(completion(doc(32, 2048)));
+    for (const p of built.scheduler.hooks.producers) p.produce(cold, candidates);
+    lru.score(cold, candidates, out);
+    expect(Math.max(...out)).toBe(1);
+    expect(new Set(out).size).toBe(3);
   });
 });

@@ -134,3 +134,66 @@ describe('core-metrics-extractor', () => {
     expect(() => coreMetricsExtractorFactory('x', { bogus: 1 }, { random: Math.random })).toThrow(/core-metrics-extractor/);
   });
 });
+
+describe('core-metrics-extractor v0.10 additions', () => {
+  const ep = (labels: Record<string, string>): Endpoint => new Endpoint('e', '10.0.0.1', 8000, labels);
+  // Triton Inference Server's own metric names (non-LLM models), one series per model.
+  const tritonPage = [
+    '# HELP nv_inference_pending_request_count Instantaneous number of pending requests awaiting execution per-model.',
+    '# TYPE nv_inference_pending_request_count gauge',
+    'nv_inference_pending_request_count{model="resnet",version="1"} 4',
+    'nv_inference_pending_request_count{model="bert",version="1"} 9',
+    '# TYPE nv_inference_exec_count counter',
+    'nv_inference_exec_count{model="resnet",version="1"} 120',
+    '',
+  ].join('\n');
+
+  it('a built-in triton engine: queue and executions from nv_inference_*, no KV family needed (KV use 0)', () => {
+    const x = coreMetricsExtractorFactory('x', undefined, { random: Math.random }) as CoreMetricsExtractor;
+    const triton = x.engineFor(ep({ 'llm-d.ai/engine-type': 'triton' }));
+    expect(triton.name).toBe('triton');
+    expect([...triton.wanted].sort()).toEqual(['nv_inference_exec_count', 'nv_inference_pending_request_count']);
+    const { metrics, missing } = extractMetrics(tritonPage, triton, 7);
+    expect(missing).toEqual([]);
+    expect(metrics).toMatchObject({ known: true, waitingQueueSize: 4, runningRequestsSize: 120, kvCacheUsage: 0, cacheBlockSize: 0, updatedAtMs: 7 });
+    // Without its queue family a triton endpoint is still unknown, not idle.
+    expect(extractMetrics('nv_inference_exec_count 1\n', triton, 7).metrics.known).toBe(false);
+  });
+
+  it('engineConfigs[].customMetrics keeps each scalar under its attribute key; a missing one is reported', () => {
+    const x = coreMetricsExtractorFactory(
+      'x',
+      {
+        engineConfigs: [
+          {
+            name: 'vllm',
+            queuedRequestsSpec: 'vllm:num_requests_waiting',
+            kvUsageSpec: 'vllm:kv_cache_usage_perc',
+            customMetrics: [
+              { attributeKey: 'custom.queue_depth', metricSpec: 'custom_queue_depth{tier=gold}' },
+              { attributeKey: 'custom.swapped', metricSpec: 'vllm:num_requests_swapped' },
+            ],
+          },
+        ],
+      },
+      { random: Math.random },
+    ) as CoreMetricsExtractor;
+    const vllm = x.engineFor(ep({}));
+    expect(vllm.wantedFrequent.has('custom_queue_depth')).toBe(true);
+    const page = 'vllm:num_requests_waiting 1\nvllm:kv_cache_usage_perc 0.5\ncustom_queue_depth{tier="silver"} 3\ncustom_queue_depth{tier="gold"} 11\n';
+    const { metrics, missing } = extractMetrics(page, vllm, 1);
+    expect(metrics.custom).toEqual({ 'custom.queue_depth': 11 });
+    expect(Object.isFrozen(metrics.custom)).toBe(true);
+    expect(missing).toEqual(['vllm:num_requests_swapped']);
+    // An engine without customMetrics carries none.
+    expect(extractMetrics(page, x.engineFor(ep({ 'llm-d.ai/engine-type': 'sglang' })), 1).metrics.custom).toBeUndefined();
+  });
+
+  it('rejects a custom metric without a key or spec, a malformed spec, and the reserved engine name "default"', () => {
+    const make = (engineConfigs: unknown): unknown => coreMetricsExtractorFactory('x', { engineConfigs }, { random: Math.random });
+    expect(() => make([{ name: 'e', customMetrics: [{ attributeKey: '', metricSpec: 'm' }] }])).toThrow(/attributeKey/);
+    expect(() => make([{ name: 'e', customMetrics: [{ attributeKey: 'k' }] }])).toThrow(/metricSpec/);
+    expect(() => make([{ name: 'e', customMetrics: [{ attributeKey: 'k', metricSpec: 'm{bad' }] }])).toThrow(/customMetrics "k"/);
+    expect(() => make([{ name: 'default' }])).toThrow(/reserved/);
+  });
+});
