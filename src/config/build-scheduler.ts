@@ -25,6 +25,8 @@ import { collectParameterWarnings } from '../plugin/parameters.js';
 import type { Plugin } from '../plugin/plugin.js';
 import type { PluginContext, PluginRegistry } from '../plugin/registry.js';
 import { isRequestParser, OPENAI_PARSER_TYPE, PASSTHROUGH_PARSER_TYPE, type RequestParser } from '../request/request-parser.js';
+import { APPROX_PREFIX_CACHE_PRODUCER_TYPE } from '../scheduling/plugins/approx-prefix-cache-producer.js';
+import { INFLIGHT_LOAD_PRODUCER_TYPE } from '../scheduling/plugins/inflight-load-producer.js';
 import { MAX_SCORE_PICKER_TYPE } from '../scheduling/plugins/max-score-picker.js';
 import { SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
 import { UTILIZATION_DETECTOR_TYPE } from '../scheduling/plugins/utilization-detector.js';
@@ -190,6 +192,17 @@ export function buildScheduler(
   for (const [consumer, producer] of PRODUCERS_FOR) {
     const present = [...plugins.values()].map((p) => p.typedName.type);
     if (present.includes(consumer) && !present.includes(producer)) inject(producer, `needed by ${consumer}`);
+  }
+
+  // A consumer that names its producer instance must name one that exists, of the producer's type (as v0.10).
+  for (const [name, plugin] of plugins) {
+    for (const ref of producerReferences(plugin)) {
+      if (failed.has(ref.name)) continue;
+      const at = `${origin.get(name) ?? `plugin "${name}"`}.parameters.${ref.parameter}`;
+      const target = plugins.get(ref.name);
+      if (target === undefined) problems.push(`${at}: ${unresolved(ref.name)}`);
+      else if (target.typedName.type !== ref.type) problems.push(`${at}: plugin "${ref.name}" has type ${target.typedName.type}, not ${ref.type}`);
+    }
   }
 
   // 3. System defaults and references: scheduling profiles.
@@ -392,4 +405,20 @@ export function buildScheduler(
     problems.push(`${path}: ${what} references undefined plugin: ${unresolved(ref)}`);
     return undefined;
   }
+}
+
+/** A producer instance a plugin reads by name (`prefixMatchInfoProducerName`, `inFlightLoadProducerName`). */
+interface ProducerReference {
+  readonly parameter: string;
+  readonly name: string;
+  readonly type: string;
+}
+
+function producerReferences(plugin: Plugin): ProducerReference[] {
+  const refs: ProducerReference[] = [];
+  const p = plugin as { readonly prefixMatchProducer?: unknown; readonly inFlightLoadProducer?: unknown; readonly config?: { readonly prefixMatchProducer?: unknown } };
+  const prefix = p.prefixMatchProducer ?? p.config?.prefixMatchProducer;
+  if (typeof prefix === 'string' && prefix !== '') refs.push({ parameter: 'prefixMatchInfoProducerName', name: prefix, type: APPROX_PREFIX_CACHE_PRODUCER_TYPE });
+  if (typeof p.inFlightLoadProducer === 'string' && p.inFlightLoadProducer !== '') refs.push({ parameter: 'inFlightLoadProducerName', name: p.inFlightLoadProducer, type: INFLIGHT_LOAD_PRODUCER_TYPE });
+  return refs;
 }

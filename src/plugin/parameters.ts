@@ -26,6 +26,11 @@ function warn(message: string): void {
   warningSink?.push(message);
 }
 
+/** Raises a start-up warning about a plugin's parameters from inside its factory (e.g. a deprecated name it still maps). */
+export function warnParameter(type: string, name: string, message: string): void {
+  warn(`parameters of plugin "${name}" (type ${type}): ${message}`);
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

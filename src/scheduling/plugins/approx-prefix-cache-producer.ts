@@ -42,7 +42,7 @@ import { LATEST_PREFIX_MATCH, prefixMatchKey, type PrefixMatchInfo } from '../pr
 import type { PluginFactory } from '../../plugin/registry.js';
 import type { DataProducer, PreRequestHook, SchedulingRequest, SchedulingResult } from '../types.js';
 import type { TypedName } from '../../plugin/plugin.js';
-import { decodeParameters } from '../../plugin/parameters.js';
+import { decodeParameters, warnParameter } from '../../plugin/parameters.js';
 
 export const APPROX_PREFIX_CACHE_PRODUCER_TYPE = 'approx-prefix-cache-producer';
 
@@ -98,6 +98,7 @@ export const DEFAULT_APPROX_PREFIX_CACHE_CONFIG: ApproxPrefixCacheConfig = Objec
 /** Decodes the plugin's `parameters` (absent = all defaults); throws ConfigError. */
 export function decodeApproxPrefixCacheParameters(parameters: unknown, name: string): ApproxPrefixCacheConfig {
   const p = decodeParameters(parametersSchema, parameters, APPROX_PREFIX_CACHE_PRODUCER_TYPE, name);
+  if (p.blockSize !== undefined) warnParameter(APPROX_PREFIX_CACHE_PRODUCER_TYPE, name, `parameter "blockSize" is deprecated; use "blockSizeTokens" (read as ${effectiveBlockSizeTokens(p)} tokens)`);
   return {
     autoTune: p.autoTune,
     blockSizeTokens: effectiveBlockSizeTokens(p),

@@ -15,9 +15,9 @@
  * Parameters: `matchLengthWeight` in [0, 1] (default 0), `matchLengthScaleTokens` integer (default
  * 8192; must be > 0 when the weight is > 0), `prefixMatchInfoProducerName`: the prefix producer
  * instance whose match is read (default `approx-prefix-cache-producer`), so scorers over two
- * producers with different block sizes can share a profile. Any other parameter is accepted and ignored, as the reference does:
- * real configurations still pass the producer's `maxPrefixBlocksToMatch`, `lruCapacityPerServer`,
- * `blockSize` here from the days the scorer owned the index, and the reference ignores them too.
+ * producers with different block sizes can share a profile. Any other parameter is an error, as v0.10's
+ * strict parameter decoder makes it (the producer's `blockSize`, `lruCapacityPerServer` … belong on
+ * `approx-prefix-cache-producer`).
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../datastore/endpoint.js';
@@ -35,7 +35,7 @@ export const DEFAULT_MATCH_LENGTH_WEIGHT = 0;
 export const DEFAULT_MATCH_LENGTH_SCALE_TOKENS = 8192;
 
 const parametersSchema = z
-  .looseObject({
+  .strictObject({
     matchLengthWeight: z.number().min(0).max(1).default(DEFAULT_MATCH_LENGTH_WEIGHT),
     matchLengthScaleTokens: z.number().int().default(DEFAULT_MATCH_LENGTH_SCALE_TOKENS),
     prefixMatchInfoProducerName: z.string().optional(),

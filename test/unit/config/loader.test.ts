@@ -96,18 +96,45 @@ flowControl: {saturationDetector: {pluginRef: concurrency-detector}}
     const built = build(`plugins:
 - {type: queue-scorer, parameters: {threshold: 3}}
 - {type: approx-prefix-cache-producer, parameters: {blocksizetokens: 32}}
-- {type: prefix-cache-scorer, parameters: {blockSizee: 16}}
+- {type: prefix-cache-scorer}
 - {type: openai-parser}
+- {name: old-prefix, type: approx-prefix-cache-producer, parameters: {blockSize: 128}}
 schedulingProfiles: [{name: d, plugins: [{pluginRef: queue-scorer}, {pluginRef: prefix-cache-scorer}, {pluginRef: openai-parser}]}]
 `);
     expect(built.warnings).toEqual(
       expect.arrayContaining([
         'plugins[0].parameters of plugin "queue-scorer" (type queue-scorer): ignored ("threshold"): this plugin takes no parameters',
         expect.stringMatching(/^plugins\[1\]\.parameters of plugin "approx-prefix-cache-producer" \(type approx-prefix-cache-producer\): parameter "blocksizetokens" read as "blockSizeTokens"/),
-        'plugins[2].parameters of plugin "prefix-cache-scorer" (type prefix-cache-scorer): parameter "blockSizee" is not used by this plugin and is ignored',
+        'plugins[4].parameters of plugin "old-prefix" (type approx-prefix-cache-producer): parameter "blockSize" is deprecated; use "blockSizeTokens" (read as 128 tokens)',
         expect.stringMatching(/^schedulingProfiles\[0\]\.plugins\[2\]\.pluginRef: plugin "openai-parser" \(type openai-parser\) is not a filter, scorer or picker; ignored/),
       ]),
     );
+  });
+});
+
+describe('producer references', () => {
+  it('fails a consumer naming a producer instance that does not exist or has another type, with a did-you-mean; a prefix-cache-scorer parameter it does not take is an error', () => {
+    const p = problems(() =>
+      build(`plugins:
+- {name: long-blocks, type: approx-prefix-cache-producer, parameters: {blockSizeTokens: 128}}
+- {type: prefix-cache-scorer, parameters: {prefixMatchInfoProducerName: long-block}}
+- {name: lru, type: no-hit-lru-scorer, parameters: {prefixMatchInfoProducerName: queue-scorer}}
+- {type: queue-scorer}
+- {type: active-request-scorer, parameters: {inFlightLoadProducerName: load}}
+- {name: other, type: prefix-cache-scorer, parameters: {blockSizee: 16}}
+`),
+    );
+    expect(p).toEqual([
+      'plugins[5].parameters.blockSizee: unknown field "blockSizee"',
+      'plugins[1].parameters.prefixMatchInfoProducerName: no plugin named "long-block" (did you mean "long-blocks"?)',
+      'plugins[2].parameters.prefixMatchInfoProducerName: plugin "queue-scorer" has type queue-scorer, not approx-prefix-cache-producer',
+      'plugins[4].parameters.inFlightLoadProducerName: no plugin named "load"',
+    ]);
+    const ok = build(`plugins:
+- {name: long-blocks, type: approx-prefix-cache-producer, parameters: {blockSizeTokens: 128}}
+- {type: prefix-cache-scorer, parameters: {prefixMatchInfoProducerName: long-blocks}}
+`);
+    expect(ok.plugins.has('long-blocks')).toBe(true);
   });
 });
 

@@ -143,11 +143,12 @@ describe('prefix-cache-scorer', () => {
     expect(prefixScores(req, [a], scorer)[0]).toBe(1);
   });
 
-  it('parameters: defaults, PR #1459 validation, and every other parameter accepted and ignored', () => {
+  it('parameters: defaults, PR #1459 validation, and any other parameter an error (v0.10 decodes strictly)', () => {
     const make = (parameters: unknown): PrefixCacheScorer => prefixCacheScorerFactory('p', parameters, context) as PrefixCacheScorer;
     expect(make(undefined)).toMatchObject({ matchLengthWeight: 0, matchLengthScaleTokens: 8192 });
     expect(make({ matchLengthWeight: 0.3, matchLengthScaleTokens: 4096 })).toMatchObject({ matchLengthWeight: 0.3, matchLengthScaleTokens: 4096 });
-    expect(make({ maxPrefixBlocksToMatch: 512, lruCapacityPerServer: 10, blockSize: 64, hashBlockSize: 'x', prefixMatchInfoProducerName: 'p' })).toMatchObject({ matchLengthWeight: 0 });
+    expect(make({ prefixMatchInfoProducerName: 'p' })).toMatchObject({ matchLengthWeight: 0, prefixMatchProducer: 'p' });
+    expect(configProblems(() => make({ maxPrefixBlocksToMatch: 512, lruCapacityPerServer: 10 }))).toEqual([expect.stringMatching(/maxPrefixBlocksToMatch/), expect.stringMatching(/lruCapacityPerServer/)]);
     expect(make({ matchLengthWeight: 0, matchLengthScaleTokens: 0 })).toMatchObject({ matchLengthWeight: 0 });
     expect(configProblems(() => make({ matchLengthWeight: 1.5 }))[0]).toMatch(/matchLengthWeight/);
     expect(configProblems(() => make({ matchLengthWeight: -0.1 }))[0]).toMatch(/matchLengthWeight/);
@@ -371,9 +372,9 @@ describe('prefix indexer metrics', () => {
     // The canonical series carry the producer's name and type; the deprecated ones are their sums.
     const labels = `plugin_name="${producers[0]?.typedName.name ?? ''}",plugin_type="${producers[0]?.typedName.type ?? ''}"`;
     expect(producers).toHaveLength(1);
-    expect(text).toContain(`llm_d_epp_prefix_indexer_size{${labels}} 10`);
+    expect(text).toContain(`llm_d_epp_prefix_indexer_size{${labels}} 3`);
     expect(text).toContain(`llm_d_epp_prefix_indexer_hit_ratio_count{${labels}} 2`);
-    expect(text).toContain(`llm_d_epp_prefix_indexer_hit_bytes_sum{${labels}} 640`);
+    expect(text).toContain(`llm_d_epp_prefix_indexer_hit_bytes_sum{${labels}} 768`);
   });
 });
 
