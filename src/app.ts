@@ -4,9 +4,9 @@
  * `--grpc-health-port`, Prometheus on `--metrics-port`). Owns the lifecycle, including drain.
  */
 import { registerBuiltins } from './builtins.js';
-import { buildScheduler } from './config/build-scheduler.js';
 import { ConfigError } from './config/decode.js';
-import { loadConfig, type ConfigSource } from './config/load-config.js';
+import { loadAndBuildScheduler } from './config/load-and-build.js';
+import type { ConfigSource } from './config/load-config.js';
 import { Datastore } from './datastore/datastore.js';
 import type { EndpointSpec } from './datastore/endpoint.js';
 import { Director } from './director/director.js';
@@ -127,11 +127,10 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
   const { logger } = options;
   const random = options.random ?? Math.random;
   const metrics = new EppMetrics({ defaultMetrics: true, namespace: 'kubernetes' in options.discovery ? options.discovery.kubernetes.namespace : '' });
-  const config = loadConfig(options.config);
   const registry = options.registry ?? registerBuiltins();
   const clock = options.clock ?? SYSTEM_CLOCK;
   const context = { random, now: () => clock.now() };
-  const built = buildScheduler(config, registry, context, metrics, 'EndpointPickerConfig', { allowExperimentalPlugins: options.allowExperimentalPlugins ?? false });
+  const built = loadAndBuildScheduler(options.config, registry, context, metrics, { allowExperimentalPlugins: options.allowExperimentalPlugins ?? false });
   const { scheduler, plugins, saturationDetector } = built;
   for (const warning of built.warnings) logger.warn(`config: ${warning}`);
   if (built.discovery !== undefined && ('endpointsFile' in options.discovery || 'endpoints' in options.discovery)) {

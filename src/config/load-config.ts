@@ -7,8 +7,20 @@ import { endpointPickerConfigSchema, type EndpointPickerConfig } from './endpoin
 /** Where the configuration comes from: `--config-file`, `--config-text`, or the built-in default. */
 export type ConfigSource = { readonly file: string } | { readonly text: string } | 'default';
 
+/** A configuration document as parsed from YAML, before decoding, with the name its errors are reported under. */
+export interface ConfigDocument {
+  readonly name: string;
+  readonly raw: unknown;
+}
+
 /** Reads, parses and strictly decodes an EndpointPickerConfig. Throws ConfigError listing every problem. */
 export function loadConfig(source: ConfigSource): EndpointPickerConfig {
+  const document = readConfigDocument(source);
+  return decode(endpointPickerConfigSchema, document.raw, document.name);
+}
+
+/** Reads and parses the YAML of an EndpointPickerConfig without decoding it. Throws ConfigError. */
+export function readConfigDocument(source: ConfigSource): ConfigDocument {
   let text: string;
   let name: string;
   if (source === 'default') {
@@ -32,5 +44,5 @@ export function loadConfig(source: ConfigSource): EndpointPickerConfig {
   } catch (err) {
     throw new ConfigError(name, [`not valid YAML: ${err instanceof Error ? err.message : String(err)}`]);
   }
-  return decode(endpointPickerConfigSchema, raw, name);
+  return { name, raw };
 }

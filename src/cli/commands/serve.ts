@@ -1,6 +1,7 @@
 /** `epp serve`: the ext_proc endpoint picker, with llm-d's flags and defaults. */
 import { startPicker, type PickerOptions } from '../../app.js';
 import { loadConfig, type ConfigSource } from '../../config/load-config.js';
+import { ConfigError } from '../../config/decode.js';
 import { defaultPoolNamespace } from '../../kube/pool-namespace.js';
 import { LabelSelectorError, parseLabelSelector, type LabelSelector } from '../../kube/label-selector.js';
 import { poolResource } from '../../kube/pool-spec.js';
@@ -203,13 +204,23 @@ function positiveDuration(flags: Flags, name: string): number {
   return ms;
 }
 
+/** Whether the config declares `dataLayer.discovery`; an invalid config counts as declaring it, so the picker's start reports all its problems at once. */
+function declaresDiscovery(source: ConfigSource): boolean {
+  try {
+    return loadConfig(source).dataLayer?.discovery !== undefined;
+  } catch (err) {
+    if (err instanceof ConfigError) return true;
+    throw err;
+  }
+}
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run the ext_proc endpoint picker',
   flags: FLAGS,
   async run(flags) {
     const discovery = discoverySource(flags);
-    if ('configured' in discovery && loadConfig(configSource(flags)).dataLayer?.discovery === undefined) {
+    if ('configured' in discovery && !declaresDiscovery(configSource(flags))) {
       throw new UsageError('a discovery source is required: --pool-name NAME, --endpoint-selector k=v with --endpoint-target-ports, --endpoints-file FILE, or dataLayer.discovery in the config');
     }
     const mode = flags.string('request-body-mode');

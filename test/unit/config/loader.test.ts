@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { registerBuiltins } from '../../../src/builtins.js';
 import { buildScheduler, type BuiltConfig } from '../../../src/config/build-scheduler.js';
 import { ConfigError } from '../../../src/config/decode.js';
+import { loadAndBuildScheduler } from '../../../src/config/load-and-build.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { FileDiscovery } from '../../../src/discovery/file-discovery.js';
 import { CoreMetricsExtractor, MetricsDataSource } from '../../../src/scrape/data-layer-plugins.js';
@@ -109,6 +110,27 @@ schedulingProfiles: [{name: d, plugins: [{pluginRef: queue-scorer}, {pluginRef: 
         expect.stringMatching(/^schedulingProfiles\[0\]\.plugins\[2\]\.pluginRef: plugin "openai-parser" \(type openai-parser\) is not a filter, scorer or picker; ignored/),
       ]),
     );
+  });
+});
+
+describe('one pass over the whole document', () => {
+  it('reports plugin types and parameters together with schema errors elsewhere', () => {
+    const text = `${HEADER}plugins:
+- {type: prefix-cache-scorr}
+- {type: approx-prefix-cache-producer, parameters: {blockSizee: 16}}
+- {type: tokenizer}
+schedulingProfiles:
+- {name: default, plugins: [{pluginRef: prefix-cache-scorer, wieght: 2}]}
+`;
+    const p = problems(() => loadAndBuildScheduler({ text }, registerBuiltins(), { random: () => 0.5 }, undefined));
+    expect(p).toEqual([
+      'schedulingProfiles[0].plugins[0].wieght: unknown field "wieght" (did you mean "weight"?)',
+      expect.stringMatching(/^plugins\[0\]\.type: unknown plugin type "prefix-cache-scorr" \(did you mean "prefix-cache-scorer"\?\)/),
+      expect.stringMatching(/^plugins\[2\]\.type: plugin type "tokenizer" is not implemented yet \(issue 15/),
+      'plugins[1].parameters.blockSizee: unknown field "blockSizee" (did you mean "blockSize"?)',
+    ]);
+    // A valid document is built as buildScheduler builds it.
+    expect(loadAndBuildScheduler({ text: `${HEADER}plugins: [{type: queue-scorer}]\n` }, registerBuiltins(), { random: () => 0.5 }, undefined).plugins.has('queue-scorer')).toBe(true);
   });
 });
 
