@@ -10,6 +10,7 @@ import { BY_LABEL_TYPE, byLabelFactory } from './scheduling/plugins/by-label-fil
 import { CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory } from './scheduling/plugins/context-length-aware.js';
 import { DISAGG_HEADERS_HANDLER_TYPE, disaggHeadersHandlerFactory, PREFILL_HEADER_HANDLER_TYPE, prefillHeaderHandlerFactory } from './scheduling/plugins/disagg-headers-handler.js';
 import { DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory, PD_PROFILE_HANDLER_TYPE } from './scheduling/plugins/disagg-profile-handler.js';
+import { DATA_PARALLEL_PROFILE_HANDLER_TYPE, dataParallelProfileHandlerFactory } from './scheduling/plugins/data-parallel-profile-handler.js';
 import { DATA_PARALLEL_RANK_HEADER_TYPE, dataParallelRankHeaderFactory } from './scheduling/plugins/data-parallel-rank-header.js';
 import { DP_GROUP_BALANCE_SCORER_TYPE, dpGroupBalanceScorerFactory } from './scheduling/plugins/dp-group-balance-scorer.js';
 import { DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory } from './scheduling/plugins/dp-group-leader-filter.js';
@@ -69,6 +70,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);
   registry.register(WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory);
   registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
+  registry.register(DATA_PARALLEL_PROFILE_HANDLER_TYPE, dataParallelProfileHandlerFactory, { stability: 'Beta', deprecatedFor: SINGLE_PROFILE_HANDLER_TYPE });
   // P/D disaggregation: profile handlers, their deciders, the deprecated header plugins
   registry.register(DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory, LATE);
   registry.register(PD_PROFILE_HANDLER_TYPE, pdProfileHandlerFactory, { ...LATE, deprecatedFor: DISAGG_PROFILE_HANDLER_TYPE });

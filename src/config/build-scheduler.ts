@@ -29,6 +29,7 @@ import { APPROX_PREFIX_CACHE_PRODUCER_TYPE } from '../scheduling/plugins/approx-
 import { INFLIGHT_LOAD_PRODUCER_TYPE } from '../scheduling/plugins/inflight-load-producer.js';
 import { MAX_SCORE_PICKER_TYPE } from '../scheduling/plugins/max-score-picker.js';
 import { SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
+import { DATA_PARALLEL_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/data-parallel-profile-handler.js';
 import { UTILIZATION_DETECTOR_TYPE } from '../scheduling/plugins/utilization-detector.js';
 import { isSaturationDetector, type SaturationDetector } from '../scheduling/saturation-detector.js';
 import { Scheduler } from '../scheduling/scheduler.js';
@@ -265,8 +266,8 @@ export function buildScheduler(
     if (profileDecls.length === 1) handler = inject(SINGLE_PROFILE_HANDLER_TYPE, 'profile handler for a single profile') as ProfileHandler | undefined;
     // When a plugin failed, the missing handler may be that plugin: it is reported already.
     else if (failed.size === 0) problems.push(`plugins: ${profileDecls.length} scheduling profiles need a profile handler plugin`);
-  } else if (handler?.typedName.type === SINGLE_PROFILE_HANDLER_TYPE && profileDecls.length > 1) {
-    problems.push(`schedulingProfiles: single-profile-handler cannot run ${profileDecls.length} profiles`);
+  } else if ((handler?.typedName.type === SINGLE_PROFILE_HANDLER_TYPE || handler?.typedName.type === DATA_PARALLEL_PROFILE_HANDLER_TYPE) && profileDecls.length > 1) {
+    problems.push(`schedulingProfiles: ${handler.typedName.type} cannot run ${profileDecls.length} profiles`);
   }
 
   // Parsers: a reference that names no plugin instantiates that type with default parameters, as

@@ -60,6 +60,12 @@ export type ProfileResult = { readonly targets: readonly Endpoint[]; readonly sc
 export interface SchedulingResult {
   readonly primaryProfileName: string;
   readonly profileResults: ReadonlyMap<string, ProfileResult>;
+  /**
+   * When set, the request is sent to each target's address on this port instead of the target's own
+   * (data-parallel-profile-handler: a router on the pod's primary port forwards to the chosen rank).
+   * Accounting and plugin state stay with the targets themselves.
+   */
+  readonly destinationPort?: number;
 }
 
 /** One named pipeline of filters, weighted scorers and a picker. */

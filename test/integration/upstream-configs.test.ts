@@ -22,7 +22,7 @@ const METRICS_PAGE = readFileSync(new URL('../fixtures/metrics/vllm-lora-single.
 type Outcome = 'routes' | { readonly notImplemented: Readonly<Record<string, number>> };
 
 const EXPECTED: Readonly<Record<string, Outcome>> = {
-  'deploy-config/dp-epp-config.yaml': { notImplemented: { 'data-parallel-profile-handler': 14 } },
+  'deploy-config/dp-epp-config.yaml': 'routes',
   'deploy-config/epp-burst-prefix-cache-config.yaml': { notImplemented: { 'token-producer': 15, 'burst-prefix-cache-producer': 14 } },
   'deploy-config/epp-config.yaml': 'routes',
   'deploy-config/epp-estimate-prefix-cache-config.yaml': 'routes',
