@@ -14,6 +14,7 @@ import { DATA_PARALLEL_PROFILE_HANDLER_TYPE, dataParallelProfileHandlerFactory }
 import { DATA_PARALLEL_RANK_HEADER_TYPE, dataParallelRankHeaderFactory } from './scheduling/plugins/data-parallel-rank-header.js';
 import { DP_GROUP_BALANCE_SCORER_TYPE, dpGroupBalanceScorerFactory } from './scheduling/plugins/dp-group-balance-scorer.js';
 import { DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory } from './scheduling/plugins/dp-group-leader-filter.js';
+import { HEADER_PROFILE_HANDLER_TYPE, headerProfileHandlerFactory } from './scheduling/plugins/header-profile-handler.js';
 import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './scheduling/plugins/inflight-load-producer.js';
 import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './scheduling/plugins/kv-cache-utilization-scorer.js';
 import { BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory } from './scheduling/plugins/label-selector-filter.js';
@@ -70,6 +71,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);
   registry.register(WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory);
   registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
+  registry.register(HEADER_PROFILE_HANDLER_TYPE, headerProfileHandlerFactory, ALPHA);
   registry.register(DATA_PARALLEL_PROFILE_HANDLER_TYPE, dataParallelProfileHandlerFactory, { stability: 'Beta', deprecatedFor: SINGLE_PROFILE_HANDLER_TYPE });
   // P/D disaggregation: profile handlers, their deciders, the deprecated header plugins
   registry.register(DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory, LATE);

@@ -53,7 +53,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['latency-slo-admitter', LATENCY],
   ['slo-headroom-tier-filter', LATENCY],
   // Scheduling: profile handlers, filters, scorers, producers.
-  ['header-profile-handler', SCHEDULING],
   ['always-disagg-multimodal-decider', SCHEDULING],
   ['session-affinity-filter', SCHEDULING],
   ['endpoint-attribute-filter', SCHEDULING],
