@@ -23,6 +23,7 @@ import { LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory } from './scheduli
 import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './scheduling/plugins/max-score-picker.js';
 import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './scheduling/plugins/no-hit-lru-scorer.js';
 import { pdProfileHandlerFactory } from './scheduling/plugins/pd-profile-handler.js';
+import { PROBABILISTIC_ADMITTER_TYPE, probabilisticAdmitterFactory } from './scheduling/plugins/probabilistic-admitter.js';
 import { PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory } from './scheduling/plugins/prefill-cost-scorer.js';
 import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './scheduling/plugins/prefix-cache-scorer.js';
 import { PREFIX_BASED_PD_DECIDER_TYPE, prefixBasedPdDeciderFactory } from './scheduling/plugins/prefix-based-pd-decider.js';
@@ -66,6 +67,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(PREFILL_FILTER_TYPE, prefillFilterFactory);
   registry.register(ENCODE_FILTER_TYPE, encodeFilterFactory);
   registry.register(UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory);
+  registry.register(PROBABILISTIC_ADMITTER_TYPE, probabilisticAdmitterFactory);
   // Pickers and profile handlers
   registry.register(MAX_SCORE_PICKER_TYPE, maxScorePickerFactory);
   registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);

@@ -33,7 +33,7 @@ import { DATA_PARALLEL_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/data-p
 import { UTILIZATION_DETECTOR_TYPE } from '../scheduling/plugins/utilization-detector.js';
 import { isSaturationDetector, type SaturationDetector } from '../scheduling/saturation-detector.js';
 import { Scheduler } from '../scheduling/scheduler.js';
-import { isDataProducer, isFilter, isFirstResponseByteHook, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
+import { isAdmitter, isDataProducer, isFilter, isFirstResponseByteHook, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, CoreMetricsExtractor, METRICS_DATA_SOURCE_TYPE, MetricsDataSource } from '../scrape/data-layer-plugins.js';
 import { ConfigError } from './decode.js';
 import { didYouMean } from './did-you-mean.js';
@@ -379,6 +379,7 @@ export function buildScheduler(
     responseHeaders: all.filter(isResponseHeadersHook),
     firstResponseByte: all.filter(isFirstResponseByteHook),
     requestEnd: all.filter(isRequestEndHook),
+    admitters: all.filter(isAdmitter),
   };
   return {
     scheduler: new Scheduler(handler, profiles, metrics, hooks),

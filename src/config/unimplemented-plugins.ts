@@ -76,7 +76,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['k8s-notification-source', DATA_LAYER],
   ['endpoint-notification-source', DATA_LAYER],
   // Request control.
-  ['probabilistic-admitter', REQUEST_CONTROL],
   ['request-attribute-reporter', REQUEST_CONTROL],
   ['agent-identity', REQUEST_CONTROL],
   ['disaggregatedset-rollout-screener', REQUEST_CONTROL],

@@ -21,7 +21,7 @@ import { CycleState } from '../scheduling/cycle-state.js';
 import type { SaturationDetector } from '../scheduling/saturation-detector.js';
 import { reachableCandidates } from '../scheduling/reachable-candidates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
-import type { PreRequestHook, ProfileScores, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
+import type { Admitter, PreRequestHook, ProfileScores, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
 import { subsetCandidates } from './candidates.js';
 
 export interface RoutingInput {
@@ -158,6 +158,13 @@ export class Director implements RequestRouter {
       const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers, state: new CycleState(), recordScores: this.options.recordScores === true };
       const { hooks } = this.scheduler;
       for (const p of hooks.producers) p.produce(request, candidates);
+      const admitters = hooks.admitters;
+      if (admitters !== undefined) {
+        for (let i = 0; i < admitters.length; i++) {
+          const refused = (admitters[i] as Admitter).admit(request, priority, candidates);
+          if (refused !== undefined) throw new ResourceExhaustedError(`request cannot be admitted: ${refused}`);
+        }
+      }
       const result = this.scheduler.schedule(request, candidates);
       profile = result.primaryProfileName;
       destinationPort = result.destinationPort;
