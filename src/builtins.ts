@@ -34,6 +34,7 @@ import { RUNNING_REQUESTS_SIZE_SCORER_TYPE, runningRequestsSizeScorerFactory } f
 import { SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory } from './scheduling/plugins/session-affinity-scorer.js';
 import { SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory } from './scheduling/plugins/single-profile-handler.js';
 import { TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory } from './scheduling/plugins/token-load-scorer.js';
+import { UTILIZATION_FILTER_TYPE, utilizationFilterFactory } from './scheduling/plugins/utilization-filter.js';
 import { UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory } from './scheduling/plugins/utilization-detector.js';
 import { WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory } from './scheduling/plugins/weighted-random-picker.js';
 
@@ -66,6 +67,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(DECODE_FILTER_TYPE, decodeFilterFactory);
   registry.register(PREFILL_FILTER_TYPE, prefillFilterFactory);
   registry.register(ENCODE_FILTER_TYPE, encodeFilterFactory);
+  registry.register(UTILIZATION_FILTER_TYPE, utilizationFilterFactory, ALPHA);
   registry.register(UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory);
   registry.register(PROBABILISTIC_ADMITTER_TYPE, probabilisticAdmitterFactory);
   // Pickers and profile handlers

@@ -59,7 +59,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['endpoint-attribute-scorer', SCHEDULING],
   ['topology-affinity-filter', SCHEDULING],
   ['topology-affinity-scorer', SCHEDULING],
-  ['utilization-filter', SCHEDULING],
   ['prefix-cache-affinity-filter', SCHEDULING],
   ['header-label-affinity-scorer', SCHEDULING],
   ['mm-embeddings-cache-scorer', SCHEDULING],
