@@ -12,6 +12,7 @@ import { DATA_PARALLEL_HOST_PORT_HEADER, DataParallelProfileHandler, dataParalle
 import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker.js';
 import type { ProfileResult, ProfileSpec } from '../../../src/scheduling/types.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { describeProfileHandler } from '../../contract/plugin-contracts.js';
 
 const CONTEXT = { random: () => 0.5 };
 const llm: LLMRequest = { api: 'completions', model: 'm', stream: false, cacheSalt: undefined, body: { model: 'm', prompt: 'p' }, bodyBytes: 10 };
@@ -42,6 +43,8 @@ function rankPool(): Datastore {
   idle.metrics = { ...idle.metrics, known: true, updatedAtMs: 1, waitingQueueSize: 0 };
   return datastore;
 }
+
+describeProfileHandler('data-parallel-profile-handler', () => new DataParallelProfileHandler('h', 9000), ['default']);
 
 describe('data-parallel-profile-handler', () => {
   it('defaults primaryPort to 8000 and validates it as 1–65535', () => {

@@ -8,6 +8,7 @@ import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker
 import type { Scheduler } from '../../../src/scheduling/scheduler.js';
 import type { ProfileSpec } from '../../../src/scheduling/types.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { describeProfileHandler } from '../../contract/plugin-contracts.js';
 
 const CONTEXT = { random: () => 0.5 };
 const ROLE = 'llm-d.ai/role';
@@ -36,6 +37,11 @@ function routedTo(s: Scheduler, headers: Record<string, string>): { profile: str
   const r = s.schedule(withHeader(headers), POOL);
   return { profile: r.primaryProfileName, target: r.profileResults.get(r.primaryProfileName)?.targets[0]?.name, ran: r.profileResults.size };
 }
+
+const HEADERS: readonly Record<string, string>[] = [{}, { 'epp-profile': 'prefill' }, { 'epp-profile': 'encode' }, { 'epp-profile': 'nope' }, { 'epp-profile': ' ' }];
+describeProfileHandler('header-profile-handler (three stages)', () => new HeaderProfileHandler('h'), ['encode', 'prefill', 'decode'], HEADERS.map((h) => () => withHeader(h)));
+describeProfileHandler('header-profile-handler (no default profile)', () => new HeaderProfileHandler('h'), ['encode', 'prefill'], HEADERS.map((h) => () => withHeader(h)));
+describeProfileHandler('header-profile-handler (one profile)', () => new HeaderProfileHandler('h'), ['only'], HEADERS.map((h) => () => withHeader(h)));
 
 describe('header-profile-handler', () => {
   it('runs only the profile the EPP-Profile header names', () => {
