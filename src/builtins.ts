@@ -10,9 +10,11 @@ import { BY_LABEL_TYPE, byLabelFactory } from './scheduling/plugins/by-label-fil
 import { CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory } from './scheduling/plugins/context-length-aware.js';
 import { DISAGG_HEADERS_HANDLER_TYPE, disaggHeadersHandlerFactory, PREFILL_HEADER_HANDLER_TYPE, prefillHeaderHandlerFactory } from './scheduling/plugins/disagg-headers-handler.js';
 import { DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory, PD_PROFILE_HANDLER_TYPE } from './scheduling/plugins/disagg-profile-handler.js';
+import { DATA_PARALLEL_PROFILE_HANDLER_TYPE, dataParallelProfileHandlerFactory } from './scheduling/plugins/data-parallel-profile-handler.js';
 import { DATA_PARALLEL_RANK_HEADER_TYPE, dataParallelRankHeaderFactory } from './scheduling/plugins/data-parallel-rank-header.js';
 import { DP_GROUP_BALANCE_SCORER_TYPE, dpGroupBalanceScorerFactory } from './scheduling/plugins/dp-group-balance-scorer.js';
 import { DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory } from './scheduling/plugins/dp-group-leader-filter.js';
+import { HEADER_PROFILE_HANDLER_TYPE, headerProfileHandlerFactory } from './scheduling/plugins/header-profile-handler.js';
 import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './scheduling/plugins/inflight-load-producer.js';
 import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './scheduling/plugins/kv-cache-utilization-scorer.js';
 import { BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory } from './scheduling/plugins/label-selector-filter.js';
@@ -21,6 +23,7 @@ import { LORA_AFFINITY_SCORER_TYPE, loraAffinityScorerFactory } from './scheduli
 import { MAX_SCORE_PICKER_TYPE, maxScorePickerFactory } from './scheduling/plugins/max-score-picker.js';
 import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './scheduling/plugins/no-hit-lru-scorer.js';
 import { pdProfileHandlerFactory } from './scheduling/plugins/pd-profile-handler.js';
+import { PROBABILISTIC_ADMITTER_TYPE, probabilisticAdmitterFactory } from './scheduling/plugins/probabilistic-admitter.js';
 import { PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory } from './scheduling/plugins/prefill-cost-scorer.js';
 import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './scheduling/plugins/prefix-cache-scorer.js';
 import { PREFIX_BASED_PD_DECIDER_TYPE, prefixBasedPdDeciderFactory } from './scheduling/plugins/prefix-based-pd-decider.js';
@@ -31,6 +34,7 @@ import { RUNNING_REQUESTS_SIZE_SCORER_TYPE, runningRequestsSizeScorerFactory } f
 import { SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory } from './scheduling/plugins/session-affinity-scorer.js';
 import { SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory } from './scheduling/plugins/single-profile-handler.js';
 import { TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory } from './scheduling/plugins/token-load-scorer.js';
+import { UTILIZATION_FILTER_TYPE, utilizationFilterFactory } from './scheduling/plugins/utilization-filter.js';
 import { UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory } from './scheduling/plugins/utilization-detector.js';
 import { WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory } from './scheduling/plugins/weighted-random-picker.js';
 
@@ -63,12 +67,16 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(DECODE_FILTER_TYPE, decodeFilterFactory);
   registry.register(PREFILL_FILTER_TYPE, prefillFilterFactory);
   registry.register(ENCODE_FILTER_TYPE, encodeFilterFactory);
+  registry.register(UTILIZATION_FILTER_TYPE, utilizationFilterFactory, ALPHA);
   registry.register(UTILIZATION_DETECTOR_TYPE, utilizationDetectorFactory);
+  registry.register(PROBABILISTIC_ADMITTER_TYPE, probabilisticAdmitterFactory);
   // Pickers and profile handlers
   registry.register(MAX_SCORE_PICKER_TYPE, maxScorePickerFactory);
   registry.register(RANDOM_PICKER_TYPE, randomPickerFactory);
   registry.register(WEIGHTED_RANDOM_PICKER_TYPE, weightedRandomPickerFactory);
   registry.register(SINGLE_PROFILE_HANDLER_TYPE, singleProfileHandlerFactory);
+  registry.register(HEADER_PROFILE_HANDLER_TYPE, headerProfileHandlerFactory, ALPHA);
+  registry.register(DATA_PARALLEL_PROFILE_HANDLER_TYPE, dataParallelProfileHandlerFactory, { stability: 'Beta', deprecatedFor: SINGLE_PROFILE_HANDLER_TYPE });
   // P/D disaggregation: profile handlers, their deciders, the deprecated header plugins
   registry.register(DISAGG_PROFILE_HANDLER_TYPE, disaggProfileHandlerFactory, LATE);
   registry.register(PD_PROFILE_HANDLER_TYPE, pdProfileHandlerFactory, { ...LATE, deprecatedFor: DISAGG_PROFILE_HANDLER_TYPE });

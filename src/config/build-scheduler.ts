@@ -29,10 +29,11 @@ import { APPROX_PREFIX_CACHE_PRODUCER_TYPE } from '../scheduling/plugins/approx-
 import { INFLIGHT_LOAD_PRODUCER_TYPE } from '../scheduling/plugins/inflight-load-producer.js';
 import { MAX_SCORE_PICKER_TYPE } from '../scheduling/plugins/max-score-picker.js';
 import { SINGLE_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/single-profile-handler.js';
+import { DATA_PARALLEL_PROFILE_HANDLER_TYPE } from '../scheduling/plugins/data-parallel-profile-handler.js';
 import { UTILIZATION_DETECTOR_TYPE } from '../scheduling/plugins/utilization-detector.js';
 import { isSaturationDetector, type SaturationDetector } from '../scheduling/saturation-detector.js';
 import { Scheduler } from '../scheduling/scheduler.js';
-import { isDataProducer, isFilter, isFirstResponseByteHook, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
+import { isAdmitter, isDataProducer, isFilter, isFirstResponseByteHook, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, CoreMetricsExtractor, METRICS_DATA_SOURCE_TYPE, MetricsDataSource } from '../scrape/data-layer-plugins.js';
 import { ConfigError } from './decode.js';
 import { didYouMean } from './did-you-mean.js';
@@ -265,8 +266,8 @@ export function buildScheduler(
     if (profileDecls.length === 1) handler = inject(SINGLE_PROFILE_HANDLER_TYPE, 'profile handler for a single profile') as ProfileHandler | undefined;
     // When a plugin failed, the missing handler may be that plugin: it is reported already.
     else if (failed.size === 0) problems.push(`plugins: ${profileDecls.length} scheduling profiles need a profile handler plugin`);
-  } else if (handler?.typedName.type === SINGLE_PROFILE_HANDLER_TYPE && profileDecls.length > 1) {
-    problems.push(`schedulingProfiles: single-profile-handler cannot run ${profileDecls.length} profiles`);
+  } else if ((handler?.typedName.type === SINGLE_PROFILE_HANDLER_TYPE || handler?.typedName.type === DATA_PARALLEL_PROFILE_HANDLER_TYPE) && profileDecls.length > 1) {
+    problems.push(`schedulingProfiles: ${handler.typedName.type} cannot run ${profileDecls.length} profiles`);
   }
 
   // Parsers: a reference that names no plugin instantiates that type with default parameters, as
@@ -378,6 +379,7 @@ export function buildScheduler(
     responseHeaders: all.filter(isResponseHeadersHook),
     firstResponseByte: all.filter(isFirstResponseByteHook),
     requestEnd: all.filter(isRequestEndHook),
+    admitters: all.filter(isAdmitter),
   };
   return {
     scheduler: new Scheduler(handler, profiles, metrics, hooks),

@@ -53,15 +53,12 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['latency-slo-admitter', LATENCY],
   ['slo-headroom-tier-filter', LATENCY],
   // Scheduling: profile handlers, filters, scorers, producers.
-  ['data-parallel-profile-handler', SCHEDULING],
-  ['header-profile-handler', SCHEDULING],
   ['always-disagg-multimodal-decider', SCHEDULING],
   ['session-affinity-filter', SCHEDULING],
   ['endpoint-attribute-filter', SCHEDULING],
   ['endpoint-attribute-scorer', SCHEDULING],
   ['topology-affinity-filter', SCHEDULING],
   ['topology-affinity-scorer', SCHEDULING],
-  ['utilization-filter', SCHEDULING],
   ['prefix-cache-affinity-filter', SCHEDULING],
   ['header-label-affinity-scorer', SCHEDULING],
   ['mm-embeddings-cache-scorer', SCHEDULING],
@@ -78,7 +75,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['k8s-notification-source', DATA_LAYER],
   ['endpoint-notification-source', DATA_LAYER],
   // Request control.
-  ['probabilistic-admitter', REQUEST_CONTROL],
   ['request-attribute-reporter', REQUEST_CONTROL],
   ['agent-identity', REQUEST_CONTROL],
   ['disaggregatedset-rollout-screener', REQUEST_CONTROL],

@@ -7,7 +7,7 @@
  * `scheduling/reachable-candidates.ts`), never so far as to leave a request without a candidate.
  */
 import type { Datastore } from '../datastore/datastore.js';
-import type { Endpoint } from '../datastore/endpoint.js';
+import { joinHostPort, type Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../errors/errors.js';
 import { aliasedHeader, fairnessIdOf, MODEL_NAME_REWRITE_HEADER, OBJECTIVE_HEADER } from '../extproc/headers.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,7 +21,7 @@ import { CycleState } from '../scheduling/cycle-state.js';
 import type { SaturationDetector } from '../scheduling/saturation-detector.js';
 import { reachableCandidates } from '../scheduling/reachable-candidates.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
-import type { PreRequestHook, ProfileScores, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
+import type { Admitter, PreRequestHook, ProfileScores, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from '../scheduling/types.js';
 import { subsetCandidates } from './candidates.js';
 
 export interface RoutingInput {
@@ -132,6 +132,7 @@ export class Director implements RequestRouter {
     let setHeaders = NO_HEADERS;
     let responseHeaders = NO_HEADERS;
     let scheduled: RoutingDecision['scheduled'];
+    let destinationPort: number | undefined;
     if (input.bodyless) {
       // Nothing to schedule on: any reachable candidate serves a body-less request (the reference: any candidate).
       const eligible = reachableCandidates(candidates);
@@ -157,8 +158,16 @@ export class Director implements RequestRouter {
       const request: SchedulingRequest = { requestId: input.requestId, targetModel, llm, headers: input.headers, state: new CycleState(), recordScores: this.options.recordScores === true };
       const { hooks } = this.scheduler;
       for (const p of hooks.producers) p.produce(request, candidates);
+      const admitters = hooks.admitters;
+      if (admitters !== undefined) {
+        for (let i = 0; i < admitters.length; i++) {
+          const refused = (admitters[i] as Admitter).admit(request, priority, candidates);
+          if (refused !== undefined) throw new ResourceExhaustedError(`request cannot be admitted: ${refused}`);
+        }
+      }
       const result = this.scheduler.schedule(request, candidates);
       profile = result.primaryProfileName;
+      destinationPort = result.destinationPort;
       const primary = result.profileResults.get(profile);
       targets = primary?.targets ?? [];
       if (primary?.scores !== undefined && primary.scores.scorers.length > 0) scores = primary.scores;
@@ -182,7 +191,8 @@ export class Director implements RequestRouter {
     }
     let destination = '';
     for (let i = 0; i < targets.length; i++) {
-      const hostPort = (targets[i] as Endpoint).hostPort;
+      const target = targets[i] as Endpoint;
+      const hostPort = destinationPort === undefined ? target.hostPort : joinHostPort(target.address, destinationPort);
       destination = i === 0 ? hostPort : `${destination},${hostPort}`;
     }
     // Only the first target receives the request; the rest are fallbacks for the data plane's retries.

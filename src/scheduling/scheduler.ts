@@ -2,7 +2,7 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import { ResourceExhaustedError } from '../errors/errors.js';
 import type { SchedulerMetrics } from '../observability/metrics.js';
 import { ProfileRunner } from './profile-runner.js';
-import type { DataProducer, FirstResponseByteHook, PreRequestHook, ProfileHandler, ProfileResult, ProfileSpec, RequestEndHook, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from './types.js';
+import type { Admitter, DataProducer, FirstResponseByteHook, PreRequestHook, ProfileHandler, ProfileResult, ProfileSpec, RequestEndHook, ResponseHeadersHook, SchedulingRequest, SchedulingResult } from './types.js';
 
 /** The request-lifecycle plugins around a scheduling cycle, in configuration order. */
 export interface LifecycleHooks {
@@ -11,6 +11,8 @@ export interface LifecycleHooks {
   readonly responseHeaders: readonly ResponseHeadersHook[];
   readonly firstResponseByte: readonly FirstResponseByteHook[];
   readonly requestEnd: readonly RequestEndHook[];
+  /** Admission plugins, in configuration order; the first refusal wins. */
+  readonly admitters?: readonly Admitter[];
 }
 
 export const NO_HOOKS: LifecycleHooks = { producers: [], preRequest: [], responseHeaders: [], firstResponseByte: [], requestEnd: [] };

@@ -60,6 +60,12 @@ export type ProfileResult = { readonly targets: readonly Endpoint[]; readonly sc
 export interface SchedulingResult {
   readonly primaryProfileName: string;
   readonly profileResults: ReadonlyMap<string, ProfileResult>;
+  /**
+   * When set, the request is sent to each target's address on this port instead of the target's own
+   * (data-parallel-profile-handler: a router on the pod's primary port forwards to the chosen rank).
+   * Accounting and plugin state stay with the targets themselves.
+   */
+  readonly destinationPort?: number;
 }
 
 /** One named pipeline of filters, weighted scorers and a picker. */
@@ -115,6 +121,16 @@ export interface ResponseHeadersHook extends Plugin {
 export interface FirstResponseByteHook extends Plugin {
   firstResponseByte(request: SchedulingRequest, result: SchedulingResult): void;
 }
+/**
+ * Decides whether a request is served at all: runs after the data producers and before scheduling,
+ * over the request's candidates; any refusal fails the request with 429 (sheddable load shedding).
+ * `priority` is the request's objective priority (0 without one). Synchronous and cheap.
+ */
+export interface Admitter extends Plugin {
+  /** undefined to admit; otherwise the reason the request is refused. */
+  admit(request: SchedulingRequest, priority: number, candidates: readonly Endpoint[]): string | undefined;
+}
+
 /** Runs exactly once when a routed request's stream ends, completed or not. */
 export interface RequestEndHook extends Plugin {
   requestEnded(request: SchedulingRequest, result: SchedulingResult): void;
@@ -134,6 +150,10 @@ export function isFirstResponseByteHook(p: Plugin): p is FirstResponseByteHook {
 }
 export function isRequestEndHook(p: Plugin): p is RequestEndHook {
   return typeof (p as Partial<RequestEndHook>).requestEnded === 'function';
+}
+
+export function isAdmitter(p: Plugin): p is Admitter {
+  return typeof (p as Partial<Admitter>).admit === 'function';
 }
 
 export function isFilter(p: Plugin): p is Filter {

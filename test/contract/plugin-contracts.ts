@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/datastore/endpoint.js';
-import type { Filter, Picker, Scorer, SchedulingRequest } from '../../src/scheduling/types.js';
+import { EppError } from '../../src/errors/errors.js';
+import type { Filter, Picker, ProfileHandler, ProfileResult, ProfileSpec, Scorer, SchedulingRequest } from '../../src/scheduling/types.js';
 import { endpoint, schedulingRequest } from '../helpers/endpoints.js';
 
 const metricsArb = fc.record({
@@ -135,6 +136,60 @@ export function describeFilter(name: string, make: () => Filter, request: () => 
           expect(pool.map((e) => ({ metrics: { ...e.metrics }, labels: { ...e.labels }, inFlight: e.inFlight }))).toEqual(before);
         }),
         { numRuns: 100, seed: 13 },
+      );
+    });
+  });
+}
+
+/**
+ * Profile-handler invariants, driven the way the scheduler drives a handler (rounds of `pickProfiles`
+ * until it returns none, each picked profile's result then known, found or `null`): it only picks
+ * profiles from the map it is given, never one already run, and stops within a few rounds; its final
+ * result names a primary profile that ran and found targets, or it throws one of the request errors
+ * (429 / 400), never anything else; and it leaves the maps it is given untouched. `requests`
+ * supplies the requests tried (headers and bodies the handler reads).
+ */
+export function describeProfileHandler(
+  name: string,
+  make: () => ProfileHandler,
+  profileNames: readonly string[],
+  requests: readonly (() => SchedulingRequest)[] = [() => schedulingRequest()],
+): void {
+  describe(`${name} (profile handler contract)`, () => {
+    const picker: Picker = { typedName: { type: 'contract-picker', name: 'p' }, pick: (_r, c) => c.slice(0, 1) };
+    const profiles: ReadonlyMap<string, ProfileSpec> = new Map(profileNames.map((n) => [n, { name: n, filters: [], scorers: [], picker }]));
+    const known = new Set<string>(['ResourceExhausted', 'BadRequest']);
+
+    it('picks only configured profiles, each at most once, stops, and makes a primary that ran and found targets', () => {
+      fc.assert(
+        fc.property(fc.nat({ max: requests.length - 1 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (which, found) => {
+          const handler = make();
+          const request = (requests[which] as () => SchedulingRequest)();
+          const results = new Map<string, ProfileResult>();
+          const target = endpoint(0);
+          let rounds = 0;
+          for (;;) {
+            const next = handler.pickProfiles(request, profiles, results);
+            if (next.length === 0) break;
+            expect(++rounds).toBeLessThanOrEqual(profileNames.length);
+            for (const spec of next) {
+              expect(profiles.get(spec.name)).toBe(spec);
+              expect(results.has(spec.name)).toBe(false);
+              results.set(spec.name, found[results.size % found.length] === true ? { targets: [target] } : null);
+            }
+          }
+          const before = new Map(results);
+          try {
+            const result = handler.processResults(request, results);
+            expect(results.has(result.primaryProfileName)).toBe(true);
+            expect(result.profileResults.get(result.primaryProfileName)?.targets.length ?? 0).toBeGreaterThan(0);
+          } catch (err) {
+            expect(err instanceof EppError && known.has(err.code), String(err)).toBe(true);
+          }
+          expect(results).toEqual(before);
+          expect([...profiles.keys()]).toEqual(profileNames);
+        }),
+        { numRuns: 200, seed: 17 },
       );
     });
   });

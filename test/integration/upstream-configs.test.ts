@@ -22,7 +22,7 @@ const METRICS_PAGE = readFileSync(new URL('../fixtures/metrics/vllm-lora-single.
 type Outcome = 'routes' | { readonly notImplemented: Readonly<Record<string, number>> };
 
 const EXPECTED: Readonly<Record<string, Outcome>> = {
-  'deploy-config/dp-epp-config.yaml': { notImplemented: { 'data-parallel-profile-handler': 14 } },
+  'deploy-config/dp-epp-config.yaml': 'routes',
   'deploy-config/epp-burst-prefix-cache-config.yaml': { notImplemented: { 'token-producer': 15, 'burst-prefix-cache-producer': 14 } },
   'deploy-config/epp-config.yaml': 'routes',
   'deploy-config/epp-estimate-prefix-cache-config.yaml': 'routes',
@@ -32,7 +32,7 @@ const EXPECTED: Readonly<Record<string, Outcome>> = {
   'deploy-config/epp-precise-prefix-cache-config.yaml': { notImplemented: { 'token-producer': 15, 'endpoint-notification-source': 14, 'precise-prefix-cache-producer': 15 } },
   'deploy-config/pd-epp-config.yaml': 'routes',
   'deploy-config/pd-topology-epp-config.yaml': { notImplemented: { 'topology-extractor': 14, 'topology-affinity-filter': 14, 'topology-affinity-scorer': 14 } },
-  'deploy-config/probabilistic-admitter-epp-config.yaml': { notImplemented: { 'probabilistic-admitter': 14 } },
+  'deploy-config/probabilistic-admitter-epp-config.yaml': 'routes',
   'deploy-config/sim-e-p-d-epp-config.yaml': { notImplemented: { 'always-disagg-multimodal-decider': 14 } },
   'deploy-config/sim-e-pd-epp-config.yaml': { notImplemented: { 'always-disagg-multimodal-decider': 14 } },
   'deploy-config/sim-epp-config.yaml': 'routes',
