@@ -97,6 +97,10 @@ function validateApi(api: ApiKind, body: Record<string, unknown>): string | unde
     }
     case 'conversations':
       return Array.isArray(body.items) && body.items.length > 0 ? undefined : 'items must be a non-empty array';
+    case 'messages':
+    case 'generate':
+      // Never reached: apiKindForPath gives only OpenAI APIs; the other parsers validate their own.
+      return undefined;
   }
 }
 
@@ -107,6 +111,8 @@ const OUTPUT_CAP_FIELDS: Readonly<Record<ApiKind, readonly string[]>> = {
   responses: ['max_output_tokens'],
   embeddings: [],
   conversations: [],
+  messages: ['max_tokens'],
+  generate: [],
 };
 
 /** The first of the API's cap fields holding a non-negative integer (others are skipped as malformed). */
