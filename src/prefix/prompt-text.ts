@@ -2,7 +2,7 @@
  * The text of a request that prefix hashing covers, per API (reference §5.4 step 2):
  * completions → the prompt (an array of strings joined with a space; token-id prompts as their JSON),
  * chat → JSON of `messages`, responses → JSON of `[{instructions}?, {tools}?, {input}]`,
- * conversations → JSON of `items`, embeddings → JSON of `input`, Anthropic messages → JSON of
+ * conversations → JSON of `items`, embeddings → JSON of `input`, images → the prompt, Anthropic messages → JSON of
  * `[{system}?, {tools}?, {messages}]`, vLLM generate → JSON of `token_ids` (as a token-id prompt).
  *
  * Only the first `limit` UTF-8 bytes are ever hashed, so JSON is written by a serialiser that stops
@@ -34,6 +34,8 @@ export function promptText(llm: LLMRequest, limit: number): string {
       return jsonOf(body.items, limit);
     case 'embeddings':
       return jsonOf(body.input, limit);
+    case 'images-generations':
+      return typeof body.prompt === 'string' ? body.prompt : '';
     case 'messages': {
       const parts: Record<string, unknown>[] = [];
       if (body.system !== undefined && body.system !== null) parts.push({ system: body.system });

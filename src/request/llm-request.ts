@@ -2,7 +2,7 @@
  * The APIs the parsers recognise, chosen by path suffix: OpenAI's (openai-parser), Anthropic's
  * Messages (anthropic-parser) and vLLM's native generate (vllmhttp-parser).
  */
-export type ApiKind = 'completions' | 'chat-completions' | 'responses' | 'embeddings' | 'conversations' | 'messages' | 'generate';
+export type ApiKind = 'completions' | 'chat-completions' | 'responses' | 'embeddings' | 'conversations' | 'images-generations' | 'messages' | 'generate';
 
 /**
  * A parsed inference request. `body` is the decoded JSON object (never re-serialised unless the
