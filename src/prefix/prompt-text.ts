@@ -3,7 +3,8 @@
  * completions → the prompt (an array of strings joined with a space; token-id prompts as their JSON),
  * chat → JSON of `messages`, responses → JSON of `[{instructions}?, {tools}?, {input}]`,
  * conversations → JSON of `items`, embeddings → JSON of `input`, images → the prompt, Anthropic messages → JSON of
- * `[{system}?, {tools}?, {messages}]`, vLLM generate → JSON of `token_ids` (as a token-id prompt).
+ * `[{system}?, {tools}?, {messages}]`, vLLM generate → JSON of `token_ids`, SGLang generate → JSON of
+ * `input_ids` (both as a token-id prompt).
  *
  * Only the first `limit` UTF-8 bytes are ever hashed, so JSON is written by a serialiser that stops
  * once `limit` UTF-16 units are out (a unit is at least one UTF-8 byte), cutting a long string
@@ -45,6 +46,8 @@ export function promptText(llm: LLMRequest, limit: number): string {
     }
     case 'generate':
       return jsonOf(body.token_ids, limit);
+    case 'sglang-generate':
+      return jsonOf(body.input_ids, limit);
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * The APIs the parsers recognise, chosen by path suffix: OpenAI's (openai-parser), Anthropic's
- * Messages (anthropic-parser) and vLLM's native generate (vllmhttp-parser).
+ * Messages (anthropic-parser), vLLM's native generate (vllmhttp-parser) and SGLang's (sglanghttp-parser).
  */
-export type ApiKind = 'completions' | 'chat-completions' | 'responses' | 'embeddings' | 'conversations' | 'images-generations' | 'messages' | 'generate';
+export type ApiKind = 'completions' | 'chat-completions' | 'responses' | 'embeddings' | 'conversations' | 'images-generations' | 'messages' | 'generate' | 'sglang-generate';
 
 /**
  * A parsed inference request. `body` is the decoded JSON object (never re-serialised unless the

@@ -116,6 +116,7 @@ function validateApi(api: ApiKind, body: Record<string, unknown>): string | unde
       return imagesProblem(body);
     case 'messages':
     case 'generate':
+    case 'sglang-generate':
       // Never reached: apiKindForPath gives only OpenAI APIs; the other parsers validate their own.
       return undefined;
   }
@@ -131,6 +132,7 @@ const OUTPUT_CAP_FIELDS: Readonly<Record<ApiKind, readonly string[]>> = {
   'images-generations': [],
   messages: ['max_tokens'],
   generate: [],
+  'sglang-generate': [],
 };
 
 /** The first of the API's cap fields holding a non-negative integer (others are skipped as malformed). */

@@ -11,12 +11,14 @@ import type { LLMRequest } from './llm-request.js';
 import { ANTHROPIC_PATHS } from './anthropic-request.js';
 import { GENERATE_PATH_SUFFIX } from './generate-request.js';
 import { OPENAI_PARSER_TYPE, type RequestParser } from './request-parser.js';
+import { SGLANG_GENERATE_SUFFIX } from './sglang-request.js';
 
 /** Path suffixes each parser type claims (the reference's `Claims().Paths`); a type absent here claims none. */
 const CLAIMED_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
   [OPENAI_PARSER_TYPE, ['chat/completions', 'completions', 'embeddings', 'responses', 'conversations', 'chat/completions/render', 'completions/render', 'images/generations']],
   ['anthropic-parser', ANTHROPIC_PATHS],
   ['vllmhttp-parser', [GENERATE_PATH_SUFFIX]],
+  ['sglanghttp-parser', [SGLANG_GENERATE_SUFFIX]],
 ]);
 
 /** The path without its query string and trailing slashes. */

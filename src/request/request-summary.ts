@@ -13,6 +13,7 @@ import { isMessagesPath, parseAnthropicRequest } from './anthropic-request.js';
 import { isGeneratePath, parseGenerateRequest } from './generate-request.js';
 import type { LLMRequest } from './llm-request.js';
 import { parseOpenAIRequest } from './openai-parser.js';
+import { isSglangGeneratePath, parseSglangGenerateRequest } from './sglang-request.js';
 
 /** Structured-cloneable: crosses the worker boundary as is. */
 export interface RequestSummary {
@@ -32,10 +33,11 @@ export interface RequestSummary {
 
 /**
  * The parse the registry's choice of parser makes for `path` (the parsers' claimed suffixes do not
- * overlap): Anthropic messages, vLLM generate, else OpenAI.
+ * overlap): Anthropic messages, vLLM generate, SGLang generate, else OpenAI.
  */
 function parseForPath(path: string, bytes: Buffer): LLMRequest {
   if (isGeneratePath(path)) return parseGenerateRequest(path, bytes);
+  if (isSglangGeneratePath(path)) return parseSglangGenerateRequest(path, bytes);
   if (isMessagesPath(path)) {
     const llm = parseAnthropicRequest(path, bytes);
     if (llm !== undefined) return llm;

@@ -214,8 +214,8 @@ describe('parsers', () => {
       'anthropic-parser',
       'vllmhttp-parser',
     ]);
-    expect(problems(() => build('requestHandler: {parsers: [{pluginRef: openai-parser}, {pluginRef: sglanghttp-parser}]}\n'))).toEqual([
-      'requestHandler.parsers[1].pluginRef: plugin type "sglanghttp-parser" is not implemented yet (issue 14: request parsers beyond openai, anthropic, vllmhttp and passthrough)',
+    expect(problems(() => build('requestHandler: {parsers: [{pluginRef: openai-parser}, {pluginRef: vertexai-parser}]}\n'))).toEqual([
+      'requestHandler.parsers[1].pluginRef: plugin type "vertexai-parser" is not implemented yet (issue 14: request parsers beyond openai, anthropic, vllmhttp, sglanghttp and passthrough)',
     ]);
     expect(problems(() => build('plugins: [{type: queue-scorer}]\nrequestHandler: {parsers: [{pluginRef: queue-scorer}, {pluginRef: opnai-parser}]}\n'))).toEqual([
       'requestHandler.parsers[0].pluginRef: plugin "queue-scorer" (type queue-scorer) is not a parser',
