@@ -29,6 +29,21 @@ function normalizedPath(path: string): string {
   return path.slice(0, end);
 }
 
+/** The parser type claiming the longest suffix of `path` among all known types, if any. */
+function claimingType(path: string): string | undefined {
+  let best: string | undefined;
+  let bestLength = 0;
+  for (const [type, suffixes] of CLAIMED_PATHS) {
+    for (const suffix of suffixes) {
+      if (suffix.length > bestLength && path.endsWith(suffix)) {
+        best = type;
+        bestLength = suffix.length;
+      }
+    }
+  }
+  return best;
+}
+
 export class ParserRegistry implements RequestParser {
   readonly typedName: TypedName = { type: 'parser-registry', name: 'requestHandler.parsers' };
   readonly #entries: { readonly parser: RequestParser; readonly suffixes: readonly string[] }[] = [];
@@ -72,7 +87,11 @@ export class ParserRegistry implements RequestParser {
       }
     }
     const parser = best ?? this.#fallback;
-    if (parser === undefined) throw new BadRequestError(`no parser is configured for path ${normalizedPath(path).slice(0, 256)}`);
+    if (parser === undefined) {
+      const claimant = claimingType(p);
+      const hint = claimant === undefined ? 'no parser type claims it; add passthrough-parser to route it unparsed' : `${claimant} would take it`;
+      throw new BadRequestError(`no parser is configured for path ${p.slice(0, 256)} (${hint})`);
+    }
     return parser;
   }
 

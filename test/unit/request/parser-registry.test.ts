@@ -28,6 +28,9 @@ describe('ParserRegistry (requestHandler.parsers)', () => {
     const onlyOpenAI = new ParserRegistry([new OpenAIParser('o1'), new OpenAIParser('o2')]);
     expect(onlyOpenAI.skipped).toEqual(['o2 (a parser of type openai-parser is already listed)']);
     expect(() => onlyOpenAI.resolve('/v1/messages')).toThrow(BadRequestError);
+    expect(() => onlyOpenAI.resolve('/v1/messages?beta=true')).toThrow('no parser is configured for path /v1/messages (anthropic-parser would take it)');
+    expect(() => onlyOpenAI.resolve('/inference/v1/generate')).toThrow('(vllmhttp-parser would take it)');
+    expect(() => onlyOpenAI.resolve('/v1/models')).toThrow('no parser is configured for path /v1/models (no parser type claims it; add passthrough-parser to route it unparsed)');
     await expect(onlyOpenAI.parseLarge('/v1/messages', body)).rejects.toThrow(BadRequestError);
   });
 
