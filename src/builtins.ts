@@ -1,5 +1,8 @@
 /** The one list of built-in plugin types (llm-d's type names are the config contract). */
 import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passthroughParserFactory } from './request/request-parser.js';
+import { ANTHROPIC_PARSER_TYPE, anthropicParserFactory } from './request/anthropic-parser.js';
+import { VLLMHTTP_PARSER_TYPE, vllmHttpParserFactory } from './request/vllmhttp-parser.js';
+import { SGLANGHTTP_PARSER_TYPE, sglangHttpParserFactory } from './request/sglanghttp-parser.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
 import { PluginRegistry } from './plugin/registry.js';
 import { FILE_DISCOVERY_TYPE, fileDiscoveryFactory } from './discovery/file-discovery.js';
@@ -90,6 +93,9 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   // Parsers and the data layer
   registry.register(OPENAI_PARSER_TYPE, openAIParserFactory);
   registry.register(PASSTHROUGH_PARSER_TYPE, passthroughParserFactory);
+  registry.register(ANTHROPIC_PARSER_TYPE, anthropicParserFactory);
+  registry.register(VLLMHTTP_PARSER_TYPE, vllmHttpParserFactory);
+  registry.register(SGLANGHTTP_PARSER_TYPE, sglangHttpParserFactory);
   registry.register(METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory);
   registry.register(CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory);
   registry.register(FILE_DISCOVERY_TYPE, fileDiscoveryFactory);

@@ -13,7 +13,7 @@ export interface PluginGap {
 
 const FLOW_CONTROL: PluginGap = { issue: 16, gap: 'flow control: queueing, fairness, ordering, usage limits, eviction' };
 const PRECISE_PREFIX: PluginGap = { issue: 15, gap: 'precise prefix-cache routing from KV events, and tokenization' };
-const PARSERS: PluginGap = { issue: 14, gap: 'request parsers beyond openai and passthrough' };
+const PARSERS: PluginGap = { issue: 14, gap: 'request parsers beyond openai, anthropic, vllmhttp, sglanghttp and passthrough' };
 const LATENCY: PluginGap = { issue: 14, gap: 'predicted-latency / SLO routing' };
 const SCHEDULING: PluginGap = { issue: 14, gap: 'scheduling plugins not yet ported' };
 const DATA_LAYER: PluginGap = { issue: 14, gap: 'data-layer sources and extractors not yet ported' };
@@ -42,10 +42,7 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['token-producer', PRECISE_PREFIX],
   ['tokenizer', PRECISE_PREFIX],
   // Parsers.
-  ['anthropic-parser', PARSERS],
-  ['vllmhttp-parser', PARSERS],
   ['vllmgrpc-parser', PARSERS],
-  ['sglanghttp-parser', PARSERS],
   ['vertexai-parser', PARSERS],
   // Predicted latency and SLOs.
   ['predicted-latency-producer', LATENCY],

@@ -7,6 +7,18 @@ import type { KvTransferParams, PdRole } from '../engine/request.js';
 import type { GenerationRequest, KvTransferLeg, PromptInput } from './openai-request.js';
 import { fullResponse, responseId, streamChunk, usage, usageChunk, type ChoiceResult, type ResponseIdentity, type Usage } from './openai-shapes.js';
 import { SseStream } from './sse.js';
+import {
+  anthropicMessage,
+  contentBlockDelta,
+  contentBlockStart,
+  contentBlockStop,
+  generateResponse,
+  messageDelta,
+  messageStart,
+  messageStop,
+  mockTokenId,
+  ping,
+} from './native-shapes.js';
 
 /** What serving one generation request needs from the server. */
 export interface GenerationContext {
@@ -96,14 +108,57 @@ async function* pacedTokens(run: Run, choice: number, prompt: PromptInput): Asyn
 
 async function respondWhole(run: Run, res: ServerResponse): Promise<boolean> {
   const choices: ChoiceResult[] = [];
+  const ids: number[] = [];
   for (const [i, prompt] of run.request.prompts.entries()) {
     let text = '';
-    for await (const token of pacedTokens(run, i, prompt)) text += token;
+    for await (const token of pacedTokens(run, i, prompt)) {
+      text += token;
+      ids.push(mockTokenId(token));
+    }
     if (run.ctx.signal.aborted) return false;
     choices.push({ text, finishReason: FINISH });
   }
-  sendJson(res, 200, fullResponse(run.who, choices, runUsage(run), run.request.kvTransfer?.role === 'prefill' ? transferParamsBody(run) : null));
+  const transfer = run.request.kvTransfer?.role === 'prefill' ? transferParamsBody(run) : null;
+  switch (run.who.kind) {
+    case 'messages':
+      sendJson(res, 200, anthropicMessage(run.who, choices[0]?.text ?? '', runUsage(run)));
+      break;
+    case 'generate':
+      sendJson(res, 200, generateResponse(run.who, ids, FINISH, runUsage(run), transfer));
+      break;
+    default:
+      sendJson(res, 200, fullResponse(run.who, choices, runUsage(run), transfer));
+  }
   return true;
+}
+
+/** Anthropic's event stream: the input usage first, a text block of deltas, the output usage last. */
+async function respondMessagesStream(run: Run, sse: SseStream): Promise<boolean> {
+  const prompt = run.request.prompts[0];
+  if (prompt === undefined) return false;
+  if (!(await sse.event('message_start', messageStart(run.who, runUsage(run))))) return false;
+  if (!(await sse.event('content_block_start', contentBlockStart)) || !(await sse.event('ping', ping))) return false;
+  for await (const text of pacedTokens(run, 0, prompt)) {
+    if (!(await sse.event('content_block_delta', contentBlockDelta(text)))) return false;
+  }
+  if (run.ctx.signal.aborted) return false;
+  if (!(await sse.event('content_block_stop', contentBlockStop)) || !(await sse.event('message_delta', messageDelta(run.completionTokens)))) return false;
+  if (!(await sse.event('message_stop', messageStop))) return false;
+  sse.end();
+  return true;
+}
+
+/** vLLM generate streaming: one body per token, the last with the finish reason (and usage when asked). */
+async function respondGenerateStream(run: Run, sse: SseStream): Promise<boolean> {
+  const prompt = run.request.prompts[0];
+  if (prompt === undefined) return false;
+  for await (const text of pacedTokens(run, 0, prompt)) {
+    if (!(await sse.send(generateResponse(run.who, [mockTokenId(text)], null, undefined)))) return false;
+  }
+  if (run.ctx.signal.aborted) return false;
+  if (!(await sse.send(generateResponse(run.who, [], FINISH, run.request.includeUsage ? runUsage(run) : undefined)))) return false;
+  await sse.done();
+  return !run.ctx.signal.aborted;
 }
 
 async function respondStream(run: Run, res: ServerResponse): Promise<boolean> {
@@ -111,6 +166,8 @@ async function respondStream(run: Run, res: ServerResponse): Promise<boolean> {
   const { who, request } = run;
   const running = () => (request.continuousUsage ? runUsage(run) : undefined);
   sse.open();
+  if (who.kind === 'messages') return respondMessagesStream(run, sse);
+  if (who.kind === 'generate') return respondGenerateStream(run, sse);
   for (const [index, prompt] of request.prompts.entries()) {
     if (who.kind === 'chat' && !(await sse.send(streamChunk(who, { index, text: '', role: 'assistant', finishReason: null }, running())))) {
       return false;

@@ -2,8 +2,11 @@ import { badRequest } from './api-error.js';
 import { DEFAULT_MAX_TOKENS, estimateTokens } from './generate.js';
 import { MAX_MODEL_LEN } from './model-card.js';
 
-/** Which OpenAI endpoint a request came in on; it decides the response shapes. */
-export type ApiKind = 'completion' | 'chat';
+/**
+ * Which endpoint a request came in on; it decides the response shapes: OpenAI completions or chat,
+ * Anthropic Messages (`/v1/messages`), or vLLM's native token-in generate (`/inference/v1/generate`).
+ */
+export type ApiKind = 'completion' | 'chat' | 'messages' | 'generate';
 
 /** One prompt to generate for (a completions batch has several, chat has one). */
 export interface PromptInput {
@@ -24,7 +27,7 @@ export interface PromptInput {
  */
 export type KvTransferLeg = { readonly role: 'prefill' } | { readonly role: 'decode'; readonly params: Readonly<Record<string, unknown>> };
 
-/** A validated `/v1/completions` or `/v1/chat/completions` request, reduced to what the mock uses. */
+/** A validated generation request (any ApiKind), reduced to what the mock uses. */
 export interface GenerationRequest {
   readonly kind: ApiKind;
   /** The requested model; `undefined` means the served model (recent vLLM makes `model` optional). */
@@ -44,18 +47,18 @@ export interface GenerationRequest {
 
 type Body = Record<string, unknown>;
 
-function optional<T>(body: Body, key: string, check: (v: unknown) => v is T, expected: string): T | undefined {
+export function optional<T>(body: Body, key: string, check: (v: unknown) => v is T, expected: string): T | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   if (!check(v)) throw badRequest(`'${key}' must be ${expected}.`);
   return v;
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
-const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
-const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isTokenIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isSafeInteger(t) && (t as number) >= 0);
+export const isString = (v: unknown): v is string => typeof v === 'string';
+export const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+export const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
+export const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isTokenIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isSafeInteger(t) && (t as number) >= 0);
 
 function parseCommon(kind: ApiKind, body: Body, prompts: readonly PromptInput[], maxTokens: number | undefined): GenerationRequest {
   const stream = optional(body, 'stream', isBool, 'a boolean') ?? false;
@@ -102,7 +105,7 @@ export function parseCompletionRequest(body: Body): GenerationRequest {
   return parseCommon('completion', body, completionPrompts(body.prompt), maxTokens);
 }
 
-function messageText(message: unknown, i: number): { role: string; text: string } {
+export function messageText(message: unknown, i: number): { role: string; text: string } {
   if (!isObject(message) || typeof message.role !== 'string') {
     throw badRequest(`'messages[${i}]' must be an object with a string 'role'.`);
   }
@@ -120,7 +123,7 @@ function messageText(message: unknown, i: number): { role: string; text: string 
 }
 
 /** Renders messages with a ChatML-style template, so prompt length grows the way a real template does. */
-function renderChat(messages: readonly { role: string; text: string }[]): string {
+export function renderChat(messages: readonly { role: string; text: string }[]): string {
   return `${messages.map((m) => `<|im_start|>${m.role}\n${m.text}<|im_end|>\n`).join('')}<|im_start|>assistant\n`;
 }
 

@@ -36,9 +36,18 @@ export function usage(promptTokens: number, completionTokens: number, cachedToke
   };
 }
 
-/** `cmpl-…` for completions, `chatcmpl-…` for chat, like vLLM. */
+/** `cmpl-…` for completions, `chatcmpl-…` for chat, `msg_…` for Anthropic messages, `gen-…` for generate. */
 export function responseId(kind: ApiKind, random: string): string {
-  return `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${random}`;
+  switch (kind) {
+    case 'chat':
+      return `chatcmpl-${random}`;
+    case 'messages':
+      return `msg_${random}`;
+    case 'generate':
+      return `gen-${random}`;
+    case 'completion':
+      return `cmpl-${random}`;
+  }
 }
 
 /**

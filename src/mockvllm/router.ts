@@ -14,6 +14,7 @@ import { loadLoraAdapter, unloadLoraAdapter } from './lora-handlers.js';
 import type { LoraRegistry } from './lora-registry.js';
 import { renderMetrics } from './metrics.js';
 import { modelList } from './model-card.js';
+import { countMessageTokens, parseGenerateRequest, parseMessagesRequest } from './native-requests.js';
 import { parseChatRequest, parseCompletionRequest, type GenerationRequest } from './openai-request.js';
 
 /** The server-wide state every request handler reads. */
@@ -91,6 +92,9 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/models', { method: 'GET', handler: (s, _q, res) => sendJson(res, 200, modelList(s.model, s.loras.list(), Math.floor(s.createdAt))) }],
   ['/v1/completions', { method: 'POST', handler: generation(parseCompletionRequest) }],
   ['/v1/chat/completions', { method: 'POST', handler: generation(parseChatRequest) }],
+  ['/v1/messages', { method: 'POST', handler: generation(parseMessagesRequest) }],
+  ['/v1/messages/count_tokens', { method: 'POST', handler: async (_s, req, res) => sendJson(res, 200, { input_tokens: countMessageTokens(parseJsonObject(await readBody(req))) }) }],
+  ['/inference/v1/generate', { method: 'POST', handler: generation(parseGenerateRequest) }],
   [
     '/v1/load_lora_adapter',
     { method: 'POST', handler: async (s, req, res) => loadLoraAdapter(s.loras, parseJsonObject(await readBody(req)), res) },

@@ -20,6 +20,16 @@ export class SseStream {
     return this.write(`data: ${JSON.stringify(payload)}\n\n`);
   }
 
+  /** Sends one named event (Anthropic's framing: `event: <name>` before the data line). */
+  event(name: string, payload: unknown): Promise<boolean> {
+    return this.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+  }
+
+  /** Ends the response without a sentinel (Anthropic streams end with `message_stop`). */
+  end(): void {
+    if (!this.signal.aborted && !this.res.destroyed) this.res.end();
+  }
+
   /** Sends the `[DONE]` sentinel and ends the response. */
   async done(): Promise<void> {
     if (await this.write('data: [DONE]\n\n')) this.res.end();

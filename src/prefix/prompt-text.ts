@@ -2,7 +2,9 @@
  * The text of a request that prefix hashing covers, per API (reference §5.4 step 2):
  * completions → the prompt (an array of strings joined with a space; token-id prompts as their JSON),
  * chat → JSON of `messages`, responses → JSON of `[{instructions}?, {tools}?, {input}]`,
- * conversations → JSON of `items`, embeddings → JSON of `input`.
+ * conversations → JSON of `items`, embeddings → JSON of `input`, images → the prompt, Anthropic messages → JSON of
+ * `[{system}?, {tools}?, {messages}]`, vLLM generate → JSON of `token_ids`, SGLang generate → JSON of
+ * `input_ids` (both as a token-id prompt).
  *
  * Only the first `limit` UTF-8 bytes are ever hashed, so JSON is written by a serialiser that stops
  * once `limit` UTF-16 units are out (a unit is at least one UTF-8 byte), cutting a long string
@@ -33,6 +35,19 @@ export function promptText(llm: LLMRequest, limit: number): string {
       return jsonOf(body.items, limit);
     case 'embeddings':
       return jsonOf(body.input, limit);
+    case 'images-generations':
+      return typeof body.prompt === 'string' ? body.prompt : '';
+    case 'messages': {
+      const parts: Record<string, unknown>[] = [];
+      if (body.system !== undefined && body.system !== null) parts.push({ system: body.system });
+      if (body.tools !== undefined && body.tools !== null) parts.push({ tools: body.tools });
+      parts.push({ messages: body.messages ?? null });
+      return boundedJson(parts, limit);
+    }
+    case 'generate':
+      return jsonOf(body.token_ids, limit);
+    case 'sglang-generate':
+      return jsonOf(body.input_ids, limit);
   }
 }
 

@@ -1,5 +1,8 @@
-/** The OpenAI-style APIs the parser recognises, chosen by path suffix. */
-export type ApiKind = 'completions' | 'chat-completions' | 'responses' | 'embeddings' | 'conversations';
+/**
+ * The APIs the parsers recognise, chosen by path suffix: OpenAI's (openai-parser), Anthropic's
+ * Messages (anthropic-parser), vLLM's native generate (vllmhttp-parser) and SGLang's (sglanghttp-parser).
+ */
+export type ApiKind = 'completions' | 'chat-completions' | 'responses' | 'embeddings' | 'conversations' | 'images-generations' | 'messages' | 'generate' | 'sglang-generate';
 
 /**
  * A parsed inference request. `body` is the decoded JSON object (never re-serialised unless the

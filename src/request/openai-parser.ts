@@ -29,17 +29,21 @@ export const MAX_MODEL_NAME_BYTES = 1024;
 
 const UINT32_MAX = 0xffffffff;
 
-/** Maps a request path to its API; unknown paths are completions, as in the reference. */
+/**
+ * Maps a request path to its API; `/render` under chat or completions shares its parent's body; unknown
+ * paths are completions, as in the reference.
+ */
 export function apiKindForPath(path: string): ApiKind {
   let end = path.indexOf('?');
   if (end < 0) end = path.length;
   while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
   const p = path.slice(0, end);
-  if (p.endsWith('/chat/completions')) return 'chat-completions';
-  if (p.endsWith('/completions')) return 'completions';
+  if (p.endsWith('/chat/completions') || p.endsWith('/chat/completions/render')) return 'chat-completions';
+  if (p.endsWith('/completions') || p.endsWith('/completions/render')) return 'completions';
   if (p.endsWith('/responses')) return 'responses';
   if (p.endsWith('/embeddings')) return 'embeddings';
   if (p.endsWith('/conversations')) return 'conversations';
+  if (p.endsWith('/images/generations')) return 'images-generations';
   return 'completions';
 }
 
@@ -82,6 +86,17 @@ function validateMessages(messages: unknown): string | undefined {
   return undefined;
 }
 
+const isCount = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'number' && Number.isInteger(v));
+
+/** An images request: a non-empty `prompt`; `n` and `num_inference_steps` integers, `size` a string, when given. */
+function imagesProblem(body: Record<string, unknown>): string | undefined {
+  if (typeof body.prompt !== 'string' || body.prompt.length === 0) return 'must have prompt field';
+  if (!isCount(body.n)) return 'n must be an integer';
+  if (!isCount(body.num_inference_steps)) return 'num_inference_steps must be an integer';
+  if (body.size !== undefined && body.size !== null && typeof body.size !== 'string') return 'size must be a string';
+  return undefined;
+}
+
 function validateApi(api: ApiKind, body: Record<string, unknown>): string | undefined {
   switch (api) {
     case 'completions':
@@ -97,6 +112,13 @@ function validateApi(api: ApiKind, body: Record<string, unknown>): string | unde
     }
     case 'conversations':
       return Array.isArray(body.items) && body.items.length > 0 ? undefined : 'items must be a non-empty array';
+    case 'images-generations':
+      return imagesProblem(body);
+    case 'messages':
+    case 'generate':
+    case 'sglang-generate':
+      // Never reached: apiKindForPath gives only OpenAI APIs; the other parsers validate their own.
+      return undefined;
   }
 }
 
@@ -107,6 +129,10 @@ const OUTPUT_CAP_FIELDS: Readonly<Record<ApiKind, readonly string[]>> = {
   responses: ['max_output_tokens'],
   embeddings: [],
   conversations: [],
+  'images-generations': [],
+  messages: ['max_tokens'],
+  generate: [],
+  'sglang-generate': [],
 };
 
 /** The first of the API's cap fields holding a non-negative integer (others are skipped as malformed). */

@@ -8,11 +8,17 @@
 import { BadRequestError } from '../errors/errors.js';
 import type { TypedName } from '../plugin/plugin.js';
 import type { LLMRequest } from './llm-request.js';
+import { ANTHROPIC_PATHS } from './anthropic-request.js';
+import { GENERATE_PATH_SUFFIX } from './generate-request.js';
 import { OPENAI_PARSER_TYPE, type RequestParser } from './request-parser.js';
+import { SGLANG_GENERATE_SUFFIX } from './sglang-request.js';
 
 /** Path suffixes each parser type claims (the reference's `Claims().Paths`); a type absent here claims none. */
 const CLAIMED_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
   [OPENAI_PARSER_TYPE, ['chat/completions', 'completions', 'embeddings', 'responses', 'conversations', 'chat/completions/render', 'completions/render', 'images/generations']],
+  ['anthropic-parser', ANTHROPIC_PATHS],
+  ['vllmhttp-parser', [GENERATE_PATH_SUFFIX]],
+  ['sglanghttp-parser', [SGLANG_GENERATE_SUFFIX]],
 ]);
 
 /** The path without its query string and trailing slashes. */
@@ -21,6 +27,21 @@ function normalizedPath(path: string): string {
   if (end < 0) end = path.length;
   while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
   return path.slice(0, end);
+}
+
+/** The parser type claiming the longest suffix of `path` among all known types, if any. */
+function claimingType(path: string): string | undefined {
+  let best: string | undefined;
+  let bestLength = 0;
+  for (const [type, suffixes] of CLAIMED_PATHS) {
+    for (const suffix of suffixes) {
+      if (suffix.length > bestLength && path.endsWith(suffix)) {
+        best = type;
+        bestLength = suffix.length;
+      }
+    }
+  }
+  return best;
 }
 
 export class ParserRegistry implements RequestParser {
@@ -66,7 +87,11 @@ export class ParserRegistry implements RequestParser {
       }
     }
     const parser = best ?? this.#fallback;
-    if (parser === undefined) throw new BadRequestError(`no parser is configured for path ${normalizedPath(path).slice(0, 256)}`);
+    if (parser === undefined) {
+      const claimant = claimingType(p);
+      const hint = claimant === undefined ? 'no parser type claims it; add passthrough-parser to route it unparsed' : `${claimant} would take it`;
+      throw new BadRequestError(`no parser is configured for path ${p.slice(0, 256)} (${hint})`);
+    }
     return parser;
   }
 

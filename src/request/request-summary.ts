@@ -9,7 +9,11 @@ import { contextCharacters } from './context-chars.js';
 import { DeferredBodyRequest } from './deferred-body-request.js';
 import type { ApiKind } from './llm-request.js';
 import { topLevelModelSpan } from './model-rewrite.js';
+import { isMessagesPath, parseAnthropicRequest } from './anthropic-request.js';
+import { isGeneratePath, parseGenerateRequest } from './generate-request.js';
+import type { LLMRequest } from './llm-request.js';
 import { parseOpenAIRequest } from './openai-parser.js';
+import { isSglangGeneratePath, parseSglangGenerateRequest } from './sglang-request.js';
 
 /** Structured-cloneable: crosses the worker boundary as is. */
 export interface RequestSummary {
@@ -27,9 +31,23 @@ export interface RequestSummary {
   readonly modelSpan: readonly [number, number] | undefined;
 }
 
-/** Parses and summarises a body; throws BadRequestError as `parseOpenAIRequest` does. */
+/**
+ * The parse the registry's choice of parser makes for `path` (the parsers' claimed suffixes do not
+ * overlap): Anthropic messages, vLLM generate, SGLang generate, else OpenAI.
+ */
+function parseForPath(path: string, bytes: Buffer): LLMRequest {
+  if (isGeneratePath(path)) return parseGenerateRequest(path, bytes);
+  if (isSglangGeneratePath(path)) return parseSglangGenerateRequest(path, bytes);
+  if (isMessagesPath(path)) {
+    const llm = parseAnthropicRequest(path, bytes);
+    if (llm !== undefined) return llm;
+  }
+  return parseOpenAIRequest(path, bytes);
+}
+
+/** Parses and summarises a body; throws BadRequestError as the path's parser does. */
 export function summarizeRequest(path: string, bytes: Buffer, promptLimit: number): RequestSummary {
-  const llm = parseOpenAIRequest(path, bytes);
+  const llm = parseForPath(path, bytes);
   const full = promptText(llm, Number.POSITIVE_INFINITY);
   let cut = full.length;
   if (cut > promptLimit) {

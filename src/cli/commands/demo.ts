@@ -95,6 +95,7 @@ export const demoCommand: Command = {
       lines.push(
         `  curl -i ${url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${first.model}","messages":[{"role":"user","content":"hello"}]}'`,
         `  curl -N ${url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${first.model}","stream":true,"messages":[{"role":"user","content":"stream please"}]}'`,
+        `  curl -i ${url}/v1/messages -H 'content-type: application/json' -d '{"model":"${first.model}","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}'`,
       );
       if (!multi) lines.push(`  curl ${url}/v1/models`);
       lines.push('', 'Ctrl-C stops everything.', '');

@@ -201,17 +201,21 @@ requestHandler: {parsers: [{pluginRef: openai-parser}]}
 });
 
 describe('parsers', () => {
-  it('defaults to the reference list, keeping the parsers this build has (openai, passthrough) silently', () => {
+  it('defaults to the reference list in its order: openai, anthropic, vllmhttp, passthrough', () => {
     const built = build('plugins: [{type: queue-scorer}]\n');
-    expect(built.parsers.map((p) => p.typedName.type)).toEqual(['openai-parser', 'passthrough-parser']);
+    expect(built.parsers.map((p) => p.typedName.type)).toEqual(['openai-parser', 'anthropic-parser', 'vllmhttp-parser', 'passthrough-parser']);
     expect(built.warnings).toEqual([]);
   });
 
   it('instantiates a listed parser type that no plugin declares, and refuses one this build lacks', () => {
     expect(build('requestHandler: {parsers: [{pluginRef: passthrough-parser}]}\n').parsers.map((p) => p.typedName.name)).toEqual(['passthrough-parser']);
-    expect(problems(() => build('requestHandler: {parsers: [{pluginRef: openai-parser}, {pluginRef: anthropic-parser}, {pluginRef: vllmhttp-parser}]}\n'))).toEqual([
-      'requestHandler.parsers[1].pluginRef: plugin type "anthropic-parser" is not implemented yet (issue 14: request parsers beyond openai and passthrough)',
-      'requestHandler.parsers[2].pluginRef: plugin type "vllmhttp-parser" is not implemented yet (issue 14: request parsers beyond openai and passthrough)',
+    expect(build('requestHandler: {parsers: [{pluginRef: openai-parser}, {pluginRef: anthropic-parser}, {pluginRef: vllmhttp-parser}]}\n').parsers.map((p) => p.typedName.type)).toEqual([
+      'openai-parser',
+      'anthropic-parser',
+      'vllmhttp-parser',
+    ]);
+    expect(problems(() => build('requestHandler: {parsers: [{pluginRef: openai-parser}, {pluginRef: vertexai-parser}]}\n'))).toEqual([
+      'requestHandler.parsers[1].pluginRef: plugin type "vertexai-parser" is not implemented yet (issue 14: request parsers beyond openai, anthropic, vllmhttp, sglanghttp and passthrough)',
     ]);
     expect(problems(() => build('plugins: [{type: queue-scorer}]\nrequestHandler: {parsers: [{pluginRef: queue-scorer}, {pluginRef: opnai-parser}]}\n'))).toEqual([
       'requestHandler.parsers[0].pluginRef: plugin "queue-scorer" (type queue-scorer) is not a parser',

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../../src/errors/errors.js';
 import { apiKindForPath, MAX_MODEL_NAME_BYTES, parseOpenAIRequest } from '../../../src/request/openai-parser.js';
 import { jsonNestsDeeperThan } from '../../../src/request/json-depth.js';
+import { promptText } from '../../../src/prefix/prompt-text.js';
 
 const parse = (path: string, body: unknown): ReturnType<typeof parseOpenAIRequest> =>
   parseOpenAIRequest(path, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
@@ -16,6 +17,9 @@ describe('apiKindForPath', () => {
     ['/openai/v1/responses', 'responses'],
     ['/v1/embeddings', 'embeddings'],
     ['/v1/conversations', 'conversations'],
+    ['/v1/chat/completions/render', 'chat-completions'],
+    ['/v1/completions/render', 'completions'],
+    ['/v1/images/generations', 'images-generations'],
     ['/v1/unknown', 'completions'],
   ])('%s → %s', (path, kind) => expect(apiKindForPath(path)).toBe(kind));
 });
@@ -28,6 +32,13 @@ describe('parseOpenAIRequest', () => {
 
   it('accepts every legal prompt form', () => {
     for (const prompt of ['x', ['a', 'b'], [1, 2, 3], [[1, 2], [3]]]) expect(parse('/v1/completions', { model: 'm', prompt }).model).toBe('m');
+  });
+
+  it('parses image generation and render requests by their own schema', () => {
+    const images = parse('/v1/images/generations', { model: 'flux', prompt: 'a red cube', n: 2, size: '512x512', num_inference_steps: 20 });
+    expect(images).toMatchObject({ api: 'images-generations', model: 'flux', maxOutputTokens: undefined });
+    expect(promptText(images, 1000)).toBe('a red cube');
+    expect(parse('/v1/chat/completions/render', { model: 'm', messages: [{ role: 'user', content: 'x' }] }).api).toBe('chat-completions');
   });
 
   it('reads stream only when it is a boolean', () => {
@@ -53,6 +64,12 @@ describe('parseOpenAIRequest', () => {
     ['responses without input', '/v1/responses', { model: 'm' }, 'input is required'],
     ['embeddings without input', '/v1/embeddings', { model: 'm' }, 'input is required'],
     ['conversations without items', '/v1/conversations', { model: 'm', items: [] }, 'items'],
+    ['images without prompt', '/v1/images/generations', { model: 'm', size: '1024x1024' }, 'invalid images-generations request: must have prompt field'],
+    ['images with an empty prompt', '/v1/images/generations', { model: 'm', prompt: '' }, 'must have prompt field'],
+    ['images with a fractional n', '/v1/images/generations', { model: 'm', prompt: 'a cat', n: 1.5 }, 'n must be an integer'],
+    ['images with a string step count', '/v1/images/generations', { model: 'm', prompt: 'a cat', num_inference_steps: '20' }, 'num_inference_steps must be an integer'],
+    ['images with a numeric size', '/v1/images/generations', { model: 'm', prompt: 'a cat', size: 1024 }, 'size must be a string'],
+    ['chat render without messages', '/v1/chat/completions/render', { model: 'm', prompt: 'x' }, 'messages is required'],
   ])('rejects %s with 400', (_name, path, body, message) => {
     expect(() => parse(path, body)).toThrow(BadRequestError);
     expect(() => parse(path, body)).toThrow(message);
