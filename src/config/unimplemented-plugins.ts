@@ -73,8 +73,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['models-data-source', DATA_LAYER],
   ['models-data-extractor', DATA_LAYER],
   ['topology-extractor', DATA_LAYER],
-  ['dcgm-data-source', DATA_LAYER],
-  ['dcgm-extractor', DATA_LAYER],
   ['k8s-notification-source', DATA_LAYER],
   ['endpoint-notification-source', DATA_LAYER],
   // Request control.

@@ -55,6 +55,14 @@ export const UNKNOWN_METRICS: EndpointMetrics = Object.freeze({
   updatedAtMs: 0,
 });
 
+/** No attributes: the value every endpoint starts with. */
+export const NO_ATTRIBUTES: Readonly<Record<string, number>> = Object.freeze({});
+
+/** The key of attribute `name` published by extractor type `producer` in `Endpoint.attributes`. */
+export function attributeKey(producer: string, name: string): string {
+  return `${producer}/${name}`;
+}
+
 /** What discovery knows about an endpoint. */
 export interface EndpointSpec {
   readonly name: string;
@@ -84,6 +92,13 @@ export class Endpoint implements EndpointSpec {
    * candidate exists (`scheduling/reachable-candidates.ts`). Written by the collector only.
    */
   reachable = true;
+  /**
+   * Scalar attributes published by data-layer extractors other than the core metrics extractor
+   * (e.g. `dcgm-extractor/GPUUtilization`), keyed by `attributeKey`. Replaced whole (never mutated)
+   * by the attribute collector, off the request path; an attribute is absent when its source has
+   * not answered within the staleness threshold.
+   */
+  attributes: Readonly<Record<string, number>> = NO_ATTRIBUTES;
 
   constructor(
     readonly name: string,

@@ -124,12 +124,16 @@ export class MetricsDataSource implements Plugin {
 
   /** The scrape period for base tick `baseMs` (`--refresh-metrics-interval`), as llm-d's data layer derives it. */
   intervalMs(baseMs: number): number {
-    const interval = this.parameters.interval;
-    if (interval === undefined || interval <= 0) return baseMs;
-    // The base tick drops to the shortest source interval (not below 50 ms); others round to its multiples.
-    if (interval < baseMs) return Math.max(interval, MIN_SCRAPE_INTERVAL_MS);
-    return Math.max(1, Math.round(interval / baseMs)) * baseMs;
+    return sourceIntervalMs(this.parameters.interval, baseMs);
   }
+}
+
+/** A data source's scrape period for its `interval` and base tick `baseMs`, as llm-d's data layer derives it. */
+export function sourceIntervalMs(interval: number | undefined, baseMs: number): number {
+  if (interval === undefined || interval <= 0) return baseMs;
+  // The base tick drops to the shortest source interval (not below 50 ms); others round to its multiples.
+  if (interval < baseMs) return Math.max(interval, MIN_SCRAPE_INTERVAL_MS);
+  return Math.max(1, Math.round(interval / baseMs)) * baseMs;
 }
 
 export const metricsDataSourceFactory: PluginFactory = (name, parameters) =>
