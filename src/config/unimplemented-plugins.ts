@@ -57,8 +57,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['header-profile-handler', SCHEDULING],
   ['always-disagg-multimodal-decider', SCHEDULING],
   ['session-affinity-filter', SCHEDULING],
-  ['endpoint-attribute-filter', SCHEDULING],
-  ['endpoint-attribute-scorer', SCHEDULING],
   ['topology-affinity-filter', SCHEDULING],
   ['topology-affinity-scorer', SCHEDULING],
   ['utilization-filter', SCHEDULING],
