@@ -2,6 +2,8 @@
 import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passthroughParserFactory } from './request/request-parser.js';
 import { DCGM_DATA_SOURCE_TYPE, dcgmDataSourceFactory } from './scrape/dcgm-data-source.js';
 import { DCGM_EXTRACTOR_TYPE, dcgmExtractorFactory } from './scrape/dcgm-extractor.js';
+import { MODELS_DATA_EXTRACTOR_TYPE, modelsDataExtractorFactory } from './scrape/models-data-extractor.js';
+import { MODELS_DATA_SOURCE_TYPE, modelsDataSourceFactory } from './scrape/models-data-source.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
 import { PluginRegistry } from './plugin/registry.js';
 import { FILE_DISCOVERY_TYPE, fileDiscoveryFactory } from './discovery/file-discovery.js';
@@ -92,6 +94,8 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory);
   registry.register(DCGM_DATA_SOURCE_TYPE, dcgmDataSourceFactory, ALPHA);
   registry.register(DCGM_EXTRACTOR_TYPE, dcgmExtractorFactory, ALPHA);
+  registry.register(MODELS_DATA_SOURCE_TYPE, modelsDataSourceFactory);
+  registry.register(MODELS_DATA_EXTRACTOR_TYPE, modelsDataExtractorFactory);
   registry.register(FILE_DISCOVERY_TYPE, fileDiscoveryFactory);
   // Data-parallel groups and engine-rank pinning
   registry.register(DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory);

@@ -68,8 +68,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['p2p-source-producer', SCHEDULING],
   ['session-id-producer', SCHEDULING],
   // Data layer.
-  ['models-data-source', DATA_LAYER],
-  ['models-data-extractor', DATA_LAYER],
   ['topology-extractor', DATA_LAYER],
   ['k8s-notification-source', DATA_LAYER],
   ['endpoint-notification-source', DATA_LAYER],

@@ -63,6 +63,16 @@ export function attributeKey(producer: string, name: string): string {
   return `${producer}/${name}`;
 }
 
+/** One entry of a model server's `/v1/models` list (OpenAI format), as `models-data-extractor` keeps it. */
+export interface ServedModel {
+  readonly id: string;
+  readonly object?: string;
+  readonly created?: number;
+  readonly ownedBy?: string;
+  /** The base model a LoRA adapter derives from. */
+  readonly parent?: string;
+}
+
 /** What discovery knows about an endpoint. */
 export interface EndpointSpec {
   readonly name: string;
@@ -99,6 +109,11 @@ export class Endpoint implements EndpointSpec {
    * not answered within the staleness threshold.
    */
   attributes: Readonly<Record<string, number>> = NO_ATTRIBUTES;
+  /**
+   * The models the endpoint's server lists at `/v1/models` (`models-data-extractor`), replaced whole
+   * by the attribute collector; undefined when not configured, not answered yet, or stale.
+   */
+  servedModels: readonly ServedModel[] | undefined = undefined;
 
   constructor(
     readonly name: string,

@@ -2,19 +2,16 @@
  * Runs one attribute source (`dcgm-data-source`, …) for every endpoint: a scrape loop per endpoint on
  * the source's own period, never overlapping itself, backing off while the endpoint's page fails.
  * Each good page goes through the source's extractors; their values are merged into the endpoint's
- * `attributes` (a new frozen record each time, other producers' attributes kept). An extractor whose
+ * endpoint (`attributes`: a new frozen record each time, other producers' attributes kept). An extractor whose
  * page lacks its metric, or whose values are older than the staleness threshold, has its attributes
  * removed: a missing GPU reading must not look like an idle GPU. Attribute sources never change an
  * endpoint's reachability (only its model server's metrics page does).
  */
-import { attributeKey, NO_ATTRIBUTES, type Endpoint } from '../datastore/endpoint.js';
+import type { Endpoint } from '../datastore/endpoint.js';
 import type { Logger } from '../observability/logger.js';
 import type { AttributeExtractor, AttributeSource } from './attribute-source.js';
 import type { Clock, CollectorMetrics } from './metrics-collector.js';
 import type { MetricsFetcher } from './scrape-error.js';
-
-/** Most attributes one endpoint carries (all producers together); a page cannot grow the map past it. */
-export const MAX_ENDPOINT_ATTRIBUTES = 64;
 
 export interface AttributeCollectorOptions {
   readonly source: AttributeSource;
@@ -26,27 +23,6 @@ export interface AttributeCollectorOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: CollectorMetrics;
-}
-
-/** Replaces `endpoint.attributes` with `values` set for `producer`'s `names` (absent in `values` = removed). */
-function publish(endpoint: Endpoint, producer: string, names: readonly string[], values: Readonly<Record<string, number>> | undefined): void {
-  const next: Record<string, number> = { ...endpoint.attributes };
-  let changed = false;
-  for (const name of names) {
-    const key = attributeKey(producer, name);
-    const value = values?.[name];
-    if (value === undefined) {
-      if (key in next) {
-        delete next[key];
-        changed = true;
-      }
-    } else if (next[key] !== value) {
-      if (!(key in next) && Object.keys(next).length >= MAX_ENDPOINT_ATTRIBUTES) continue;
-      next[key] = value;
-      changed = true;
-    }
-  }
-  if (changed) endpoint.attributes = Object.keys(next).length === 0 ? NO_ATTRIBUTES : Object.freeze(next);
 }
 
 class AttributeLoop {
@@ -96,7 +72,7 @@ class AttributeLoop {
 
   #drop(extractor: AttributeExtractor, i: number): void {
     this.#goodAt[i] = 0;
-    publish(this.endpoint, extractor.typedName.type, extractor.produces, undefined);
+    extractor.clear(this.endpoint);
   }
 
   #succeeded(page: string): void {
@@ -106,15 +82,14 @@ class AttributeLoop {
     this.#nextAttemptAt = 0;
     const now = this.options.clock.now();
     this.options.extractors.forEach((x, i) => {
-      const result = x.extract(page, this.endpoint);
-      if (result.ok) {
+      const failure = x.update(page, this.endpoint);
+      if (failure === undefined) {
         this.#goodAt[i] = now;
-        publish(this.endpoint, x.typedName.type, x.produces, result.values);
         return;
       }
+      this.#goodAt[i] = 0;
       this.options.metrics?.extractError();
-      this.#drop(x, i);
-      if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ endpoint: this.endpoint.name, source: this.options.source.typedName.name, extractor: x.typedName.name, reason: result.reason }, 'attribute extraction failed');
+      if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ endpoint: this.endpoint.name, source: this.options.source.typedName.name, extractor: x.typedName.name, reason: failure }, 'attribute extraction failed');
     });
   }
 

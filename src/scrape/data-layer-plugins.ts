@@ -79,33 +79,46 @@ const dataSourceSchema = z
   })
   .transform((p, ctx) => {
     if (p.interval !== undefined && p.interval < 0) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'must be non-negative' });
-    let ca: Buffer | undefined;
-    let cert: Buffer | undefined;
-    let key: Buffer | undefined;
-    if (p.scheme === 'https') {
-      if (!p.insecureSkipVerify && p.caCertPath !== '') {
-        ca = readConfigFile(p.caCertPath, ctx, 'caCertPath');
-        if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) ctx.addIssue({ code: 'custom', path: ['caCertPath'], message: `no PEM certificate in ${p.caCertPath}` });
-      }
-      if (p.clientCertPath !== '' || p.clientKeyPath !== '') {
-        if (p.clientCertPath === '' || p.clientKeyPath === '') {
-          ctx.addIssue({ code: 'custom', path: [p.clientCertPath === '' ? 'clientCertPath' : 'clientKeyPath'], message: 'clientCertPath and clientKeyPath must be set together' });
-        } else {
-          cert = readConfigFile(p.clientCertPath, ctx, 'clientCertPath');
-          key = readConfigFile(p.clientKeyPath, ctx, 'clientKeyPath');
-          if (cert !== undefined && key !== undefined) {
-            try {
-              createSecureContext({ cert, key });
-            } catch (err) {
-              ctx.addIssue({ code: 'custom', path: ['clientCertPath'], message: `cannot load the client certificate and key: ${err instanceof Error ? err.message : String(err)}` });
-            }
+    return { ...p, tls: loadScrapeTls(p, ctx) };
+  });
+
+/** The TLS parameters a scraping data source shares with `metrics-data-source`. */
+export interface ScrapeTlsParameters {
+  readonly scheme: 'http' | 'https';
+  readonly insecureSkipVerify: boolean;
+  readonly caCertPath: string;
+  readonly clientCertPath: string;
+  readonly clientKeyPath: string;
+}
+
+/** Reads and checks the certificate files the parameters name, reporting problems to `ctx`. */
+export function loadScrapeTls(p: ScrapeTlsParameters, ctx: z.RefinementCtx): ScrapeTls {
+  let ca: Buffer | undefined;
+  let cert: Buffer | undefined;
+  let key: Buffer | undefined;
+  if (p.scheme === 'https') {
+    if (!p.insecureSkipVerify && p.caCertPath !== '') {
+      ca = readConfigFile(p.caCertPath, ctx, 'caCertPath');
+      if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) ctx.addIssue({ code: 'custom', path: ['caCertPath'], message: `no PEM certificate in ${p.caCertPath}` });
+    }
+    if (p.clientCertPath !== '' || p.clientKeyPath !== '') {
+      if (p.clientCertPath === '' || p.clientKeyPath === '') {
+        ctx.addIssue({ code: 'custom', path: [p.clientCertPath === '' ? 'clientCertPath' : 'clientKeyPath'], message: 'clientCertPath and clientKeyPath must be set together' });
+      } else {
+        cert = readConfigFile(p.clientCertPath, ctx, 'clientCertPath');
+        key = readConfigFile(p.clientKeyPath, ctx, 'clientKeyPath');
+        if (cert !== undefined && key !== undefined) {
+          try {
+            createSecureContext({ cert, key });
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', path: ['clientCertPath'], message: `cannot load the client certificate and key: ${err instanceof Error ? err.message : String(err)}` });
           }
         }
       }
     }
-    const tls: ScrapeTls = { verify: !p.insecureSkipVerify, ca, cert, key };
-    return { ...p, tls };
-  });
+  }
+  return { verify: !p.insecureSkipVerify, ca, cert, key };
+}
 
 export class MetricsDataSource implements Plugin {
   readonly typedName: TypedName;

@@ -10,7 +10,7 @@ import type { Endpoint } from '../datastore/endpoint.js';
 import type { PluginFactory } from '../plugin/registry.js';
 import type { TypedName } from '../plugin/plugin.js';
 import { decodeParameters, noParametersSchema } from '../plugin/parameters.js';
-import type { AttributeExtraction, AttributeExtractor } from './attribute-source.js';
+import { publishAttributes, type AttributeExtraction, type AttributeExtractor } from './attribute-source.js';
 import { parsePrometheusText } from './prometheus-text.js';
 
 export const DCGM_EXTRACTOR_TYPE = 'dcgm-extractor';
@@ -20,14 +20,26 @@ export const DCGM_GPU_UTIL_METRIC = 'DCGM_FI_DEV_GPU_UTIL';
 const WANTED: ReadonlySet<string> = new Set([DCGM_GPU_UTIL_METRIC]);
 const RANK_SUFFIX = /-rank-\d+$/;
 
+const PRODUCES: readonly string[] = [GPU_UTILIZATION_ATTRIBUTE];
+
 export class DcgmExtractor implements AttributeExtractor {
   readonly typedName: TypedName;
-  readonly produces: readonly string[] = [GPU_UTILIZATION_ATTRIBUTE];
 
   constructor(name: string) {
     this.typedName = { type: DCGM_EXTRACTOR_TYPE, name };
   }
 
+  update(page: string, endpoint: Endpoint): string | undefined {
+    const result = this.extract(page, endpoint);
+    publishAttributes(endpoint, DCGM_EXTRACTOR_TYPE, PRODUCES, result.ok ? result.values : undefined);
+    return result.ok ? undefined : result.reason;
+  }
+
+  clear(endpoint: Endpoint): void {
+    publishAttributes(endpoint, DCGM_EXTRACTOR_TYPE, PRODUCES, undefined);
+  }
+
+  /** The endpoint's GPU utilization on `page`, without publishing it. */
   extract(page: string, endpoint: Endpoint): AttributeExtraction {
     const pod = endpoint.name.replace(RANK_SUFFIX, '');
     let max = -1;

@@ -6,8 +6,8 @@ import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { Endpoint } from '../../../src/datastore/endpoint.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import { AttributeCollector, MAX_ENDPOINT_ATTRIBUTES, type AttributeCollectorOptions } from '../../../src/scrape/attribute-collector.js';
-import type { AttributeExtractor } from '../../../src/scrape/attribute-source.js';
+import { AttributeCollector, type AttributeCollectorOptions } from '../../../src/scrape/attribute-collector.js';
+import { MAX_ENDPOINT_ATTRIBUTES, publishAttributes, type AttributeExtractor } from '../../../src/scrape/attribute-source.js';
 import { MetricsDataSource } from '../../../src/scrape/data-layer-plugins.js';
 import type { DcgmDataSource} from '../../../src/scrape/dcgm-data-source.js';
 import { dcgmDataSourceFactory } from '../../../src/scrape/dcgm-data-source.js';
@@ -216,8 +216,11 @@ describe('AttributeCollector running dcgm-data-source', () => {
   it('runs several extractors of one page independently', async () => {
     const other: AttributeExtractor = {
       typedName: { type: 'test-extractor', name: 't' },
-      produces: ['Power'],
-      extract: (page) => (page.includes('DCGM_FI_DEV_POWER_USAGE') ? { ok: true, values: { Power: 1 } } : { ok: false, reason: 'no power' }),
+      update: (page, e) => {
+        publishAttributes(e, 'test-extractor', ['Power'], page.includes('DCGM_FI_DEV_POWER_USAGE') ? { Power: 1 } : undefined);
+        return undefined;
+      },
+      clear: (e) => publishAttributes(e, 'test-extractor', ['Power'], undefined),
     };
     const e = new Endpoint('vllm-decode-7c9f-abcde', '10.0.0.1', 8000, {});
     const c = collector({ extractors: [new DcgmExtractor('gpu'), other] });
