@@ -4,6 +4,7 @@ import { buildScheduler } from '../../../src/config/build-scheduler.js';
 import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { Endpoint } from '../../../src/datastore/endpoint.js';
+import { startMockVllm } from '../../../src/mockvllm/server.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { AttributeCollector } from '../../../src/scrape/attribute-collector.js';
 import { SYSTEM_CLOCK } from '../../../src/scrape/metrics-collector.js';
@@ -145,5 +146,26 @@ dataLayer:
       ['models', ['models-x']],
       ['dcgm', ['dcgm-x']],
     ]);
+  });
+});
+
+describe('models-data-source against the mock model server (loopback)', () => {
+  it('reads the served models, LoRA adapters with their parent, over a real connection', async () => {
+    const mock = await startMockVllm({ host: '127.0.0.61', port: 0, model: 'base-model', profile: 'none', loras: [{ name: 'sql-lora', path: '/adapters/sql' }], maxLoras: 2 });
+    const s = source(undefined);
+    const fetcher = s.createFetcher();
+    const c = new AttributeCollector({ source: s, extractors: [new ModelsDataExtractor('m')], intervalMs: 60_000, stalenessMs: 120_000, maxBackoffMs: 60_000, fetcher, clock: SYSTEM_CLOCK, logger: silentLogger() });
+    const e = new Endpoint('pod', mock.host, mock.port, {});
+    try {
+      c.sync([e]);
+      await vi.waitFor(() => expect(e.servedModels).toBeDefined(), { timeout: 5000, interval: 10 });
+      expect(e.servedModels?.map((m) => [m.id, m.parent])).toEqual([
+        ['base-model', undefined],
+        ['sql-lora', 'base-model'],
+      ]);
+    } finally {
+      c.stop();
+      await mock.close();
+    }
   });
 });
