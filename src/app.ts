@@ -31,6 +31,7 @@ import { ParserRegistry } from './request/parser-registry.js';
 import { ApproxPrefixCacheProducer } from './scheduling/plugins/approx-prefix-cache-producer.js';
 import { CoreMetricsExtractor } from './scrape/data-layer-plugins.js';
 import { HA_POPULATE_NON_LEADER_DATASTORE_GATE } from './config/feature-gates.js';
+import { AttributeCollector } from './scrape/attribute-collector.js';
 import { MetricsCollector, SYSTEM_CLOCK, type Clock } from './scrape/metrics-collector.js';
 import { KeepAliveMetricsFetcher } from './scrape/metrics-http-client.js';
 import type { MetricsFetcher } from './scrape/scrape-error.js';
@@ -186,6 +187,23 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     metrics: metrics.collectorMetrics(),
   });
   if (binding !== undefined) datastore.onChange((snapshot) => collector.sync(snapshot.endpoints));
+  // Every other configured source (dcgm-data-source, …) scrapes on its own period into endpoint attributes.
+  const attributeCollectors = built.attributeSources.map((b) => {
+    const intervalMs = b.source.intervalMs(options.refreshMetricsIntervalMs);
+    const c = new AttributeCollector({
+      source: b.source,
+      extractors: b.extractors,
+      intervalMs,
+      stalenessMs: Math.max(options.metricsStalenessMs, 2 * intervalMs),
+      maxBackoffMs: Math.max(intervalMs, 1000),
+      fetcher: options.fetcher ?? b.source.createFetcher(),
+      clock,
+      logger,
+      metrics: metrics.collectorMetrics(b.source.typedName.type, b.extractors[0]?.typedName.type),
+    });
+    datastore.onChange((snapshot) => c.sync(snapshot.endpoints));
+    return c;
+  });
   metrics.attachPool(options.poolName, () => datastore.snapshot.endpoints);
   let fileSource: { close(): void } | undefined;
   let kube: KubernetesDiscovery | undefined;
@@ -354,6 +372,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
         await extProc.drain();
         clearTimeout(force);
         collector.stop();
+        for (const c of attributeCollectors) c.stop();
         await healthServer.close();
         for (const s of started) await s.close();
         logger.info({ streamsServed: streams.total, liveAtStop: live }, 'endpoint picker stopped');
@@ -367,6 +386,7 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     fileSource?.close();
     await kube?.close();
     collector.stop();
+    for (const c of attributeCollectors) c.stop();
     void extProcServer?.close();
     void healthServer.close();
     for (const s of started) await s.close();

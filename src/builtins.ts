@@ -3,6 +3,10 @@ import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passt
 import { ANTHROPIC_PARSER_TYPE, anthropicParserFactory } from './request/anthropic-parser.js';
 import { VLLMHTTP_PARSER_TYPE, vllmHttpParserFactory } from './request/vllmhttp-parser.js';
 import { SGLANGHTTP_PARSER_TYPE, sglangHttpParserFactory } from './request/sglanghttp-parser.js';
+import { DCGM_DATA_SOURCE_TYPE, dcgmDataSourceFactory } from './scrape/dcgm-data-source.js';
+import { DCGM_EXTRACTOR_TYPE, dcgmExtractorFactory } from './scrape/dcgm-extractor.js';
+import { MODELS_DATA_EXTRACTOR_TYPE, modelsDataExtractorFactory } from './scrape/models-data-extractor.js';
+import { MODELS_DATA_SOURCE_TYPE, modelsDataSourceFactory } from './scrape/models-data-source.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory, METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory } from './scrape/data-layer-plugins.js';
 import { PluginRegistry } from './plugin/registry.js';
 import { FILE_DISCOVERY_TYPE, fileDiscoveryFactory } from './discovery/file-discovery.js';
@@ -31,6 +35,8 @@ import { PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory } from './scheduling
 import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './scheduling/plugins/prefix-cache-scorer.js';
 import { PREFIX_BASED_PD_DECIDER_TYPE, prefixBasedPdDeciderFactory } from './scheduling/plugins/prefix-based-pd-decider.js';
 import { QUEUE_SCORER_TYPE, queueScorerFactory } from './scheduling/plugins/queue-scorer.js';
+import { ENDPOINT_ATTRIBUTE_FILTER_TYPE, endpointAttributeFilterFactory } from './scheduling/plugins/endpoint-attribute-filter.js';
+import { ENDPOINT_ATTRIBUTE_SCORER_TYPE, endpointAttributeScorerFactory } from './scheduling/plugins/endpoint-attribute-scorer.js';
 import { RANDOM_PICKER_TYPE, randomPickerFactory } from './scheduling/plugins/random-picker.js';
 import { DECODE_FILTER_TYPE, decodeFilterFactory, ENCODE_FILTER_TYPE, encodeFilterFactory, PREFILL_FILTER_TYPE, prefillFilterFactory } from './scheduling/plugins/role-filters.js';
 import { RUNNING_REQUESTS_SIZE_SCORER_TYPE, runningRequestsSizeScorerFactory } from './scheduling/plugins/running-requests-size-scorer.js';
@@ -61,10 +67,12 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(TOKEN_LOAD_SCORER_TYPE, tokenLoadScorerFactory);
   registry.register(SESSION_AFFINITY_SCORER_TYPE, sessionAffinityScorerFactory, ALPHA);
   registry.register(NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory);
+  registry.register(ENDPOINT_ATTRIBUTE_SCORER_TYPE, endpointAttributeScorerFactory, ALPHA);
   registry.register(CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory);
   registry.register(PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory);
   // Filters and the saturation detector
   registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
+  registry.register(ENDPOINT_ATTRIBUTE_FILTER_TYPE, endpointAttributeFilterFactory, ALPHA);
   registry.register(BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, { stability: 'Beta', deprecatedFor: LABEL_SELECTOR_FILTER_TYPE });
   registry.register(BY_LABEL_TYPE, byLabelFactory, { stability: 'Beta', deprecatedFor: LABEL_SELECTOR_FILTER_TYPE });
   registry.register(DECODE_FILTER_TYPE, decodeFilterFactory);
@@ -98,6 +106,10 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(SGLANGHTTP_PARSER_TYPE, sglangHttpParserFactory);
   registry.register(METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory);
   registry.register(CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory);
+  registry.register(DCGM_DATA_SOURCE_TYPE, dcgmDataSourceFactory, ALPHA);
+  registry.register(DCGM_EXTRACTOR_TYPE, dcgmExtractorFactory, ALPHA);
+  registry.register(MODELS_DATA_SOURCE_TYPE, modelsDataSourceFactory);
+  registry.register(MODELS_DATA_EXTRACTOR_TYPE, modelsDataExtractorFactory);
   registry.register(FILE_DISCOVERY_TYPE, fileDiscoveryFactory);
   // Data-parallel groups and engine-rank pinning
   registry.register(DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory);

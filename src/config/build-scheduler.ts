@@ -34,6 +34,7 @@ import { UTILIZATION_DETECTOR_TYPE } from '../scheduling/plugins/utilization-det
 import { isSaturationDetector, type SaturationDetector } from '../scheduling/saturation-detector.js';
 import { Scheduler } from '../scheduling/scheduler.js';
 import { isAdmitter, isDataProducer, isFilter, isFirstResponseByteHook, isPicker, isPreRequestHook, isProfileHandler, isRequestEndHook, isResponseHeadersHook, isScorer, type Filter, type Picker, type ProfileHandler, type ProfileSpec, type Scorer } from '../scheduling/types.js';
+import { isAttributeSource, type AttributeExtractor, type AttributeSource } from '../scrape/attribute-source.js';
 import { CORE_METRICS_EXTRACTOR_TYPE, CoreMetricsExtractor, METRICS_DATA_SOURCE_TYPE, MetricsDataSource } from '../scrape/data-layer-plugins.js';
 import { ConfigError } from './decode.js';
 import { didYouMean } from './did-you-mean.js';
@@ -62,6 +63,12 @@ export interface DataSourceBinding {
   readonly extractors: readonly CoreMetricsExtractor[];
 }
 
+/** A non-metrics data source (`dcgm-data-source`, …) with the attribute extractors configured for it. */
+export interface AttributeSourceBinding {
+  readonly source: AttributeSource;
+  readonly extractors: readonly AttributeExtractor[];
+}
+
 /** A configuration turned into running parts. */
 export interface BuiltConfig {
   readonly scheduler: Scheduler;
@@ -73,6 +80,8 @@ export interface BuiltConfig {
   readonly saturationDetector: (Plugin & SaturationDetector) | undefined;
   /** `dataLayer.sources`, defaults included; empty = metrics collection disabled. */
   readonly dataSources: readonly DataSourceBinding[];
+  /** `dataLayer.sources` that publish endpoint attributes, each scraped on its own period. */
+  readonly attributeSources: readonly AttributeSourceBinding[];
   /** `dataLayer.discovery`, when configured. */
   readonly discovery: FileDiscovery | undefined;
   /** Every registered feature gate with its value. */
@@ -314,6 +323,7 @@ export function buildScheduler(
   // Data layer.
   const dataLayer = config.dataLayer;
   const dataSources: DataSourceBinding[] = [];
+  const attributeSources: AttributeSourceBinding[] = [];
   const isMetricsSource = (ref: string): boolean => plugins.get(ref) instanceof MetricsDataSource || ref === METRICS_DATA_SOURCE_TYPE;
   const sourceDecls = (dataLayer?.sources ?? []).map((s, i) => ({ ...s, path: `dataLayer.sources[${i}]` }));
   if (dataLayer?.injectDefaults !== false && !sourceDecls.some((s) => isMetricsSource(s.pluginRef))) {
@@ -325,6 +335,20 @@ export function buildScheduler(
     const plugin = plugins.get(s.pluginRef);
     if (plugin === undefined) {
       if (!failed.has(s.pluginRef)) problems.push(`${s.path}.pluginRef: ${unresolved(s.pluginRef)}`);
+      continue;
+    }
+    if (isAttributeSource(plugin)) {
+      const extractors: AttributeExtractor[] = [];
+      s.extractors.forEach((e, j) => {
+        const at = `${s.path}.extractors[${j}].pluginRef`;
+        const extractor = plugins.get(e.pluginRef);
+        if (extractor === undefined) {
+          if (!failed.has(e.pluginRef)) problems.push(`${at}: ${unresolved(e.pluginRef)}`);
+        } else if (plugin.accepts(extractor)) extractors.push(extractor);
+        else problems.push(`${at}: plugin "${e.pluginRef}" (type ${extractor.typedName.type}) cannot read the pages of data source "${s.pluginRef}" (type ${plugin.typedName.type})`);
+      });
+      if (s.extractors.length === 0) warnings.push(`${s.path}: data source "${s.pluginRef}" has no extractors, so nothing is scraped from it`);
+      if (extractors.length > 0) attributeSources.push({ source: plugin, extractors });
       continue;
     }
     if (!(plugin instanceof MetricsDataSource)) {
@@ -387,6 +411,7 @@ export function buildScheduler(
     parsers,
     saturationDetector,
     dataSources,
+    attributeSources,
     discovery,
     featureGates,
     flowControl,

@@ -52,8 +52,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   // Scheduling: profile handlers, filters, scorers, producers.
   ['always-disagg-multimodal-decider', SCHEDULING],
   ['session-affinity-filter', SCHEDULING],
-  ['endpoint-attribute-filter', SCHEDULING],
-  ['endpoint-attribute-scorer', SCHEDULING],
   ['topology-affinity-filter', SCHEDULING],
   ['topology-affinity-scorer', SCHEDULING],
   ['prefix-cache-affinity-filter', SCHEDULING],
@@ -64,11 +62,7 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['p2p-source-producer', SCHEDULING],
   ['session-id-producer', SCHEDULING],
   // Data layer.
-  ['models-data-source', DATA_LAYER],
-  ['models-data-extractor', DATA_LAYER],
   ['topology-extractor', DATA_LAYER],
-  ['dcgm-data-source', DATA_LAYER],
-  ['dcgm-extractor', DATA_LAYER],
   ['k8s-notification-source', DATA_LAYER],
   ['endpoint-notification-source', DATA_LAYER],
   // Request control.

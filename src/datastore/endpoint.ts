@@ -55,6 +55,24 @@ export const UNKNOWN_METRICS: EndpointMetrics = Object.freeze({
   updatedAtMs: 0,
 });
 
+/** No attributes: the value every endpoint starts with. */
+export const NO_ATTRIBUTES: Readonly<Record<string, number>> = Object.freeze({});
+
+/** The key of attribute `name` published by extractor type `producer` in `Endpoint.attributes`. */
+export function attributeKey(producer: string, name: string): string {
+  return `${producer}/${name}`;
+}
+
+/** One entry of a model server's `/v1/models` list (OpenAI format), as `models-data-extractor` keeps it. */
+export interface ServedModel {
+  readonly id: string;
+  readonly object?: string;
+  readonly created?: number;
+  readonly ownedBy?: string;
+  /** The base model a LoRA adapter derives from. */
+  readonly parent?: string;
+}
+
 /** What discovery knows about an endpoint. */
 export interface EndpointSpec {
   readonly name: string;
@@ -84,6 +102,18 @@ export class Endpoint implements EndpointSpec {
    * candidate exists (`scheduling/reachable-candidates.ts`). Written by the collector only.
    */
   reachable = true;
+  /**
+   * Scalar attributes published by data-layer extractors other than the core metrics extractor
+   * (e.g. `dcgm-extractor/GPUUtilization`), keyed by `attributeKey`. Replaced whole (never mutated)
+   * by the attribute collector, off the request path; an attribute is absent when its source has
+   * not answered within the staleness threshold.
+   */
+  attributes: Readonly<Record<string, number>> = NO_ATTRIBUTES;
+  /**
+   * The models the endpoint's server lists at `/v1/models` (`models-data-extractor`), replaced whole
+   * by the attribute collector; undefined when not configured, not answered yet, or stale.
+   */
+  servedModels: readonly ServedModel[] | undefined = undefined;
 
   constructor(
     readonly name: string,

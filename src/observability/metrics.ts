@@ -342,9 +342,9 @@ export class EppMetrics implements SchedulerMetrics, DisaggMetricsSource, Runnin
   }
 
   /** The data-layer counters bound to the built-in source and extractor. */
-  collectorMetrics(): { pollError(): void; extractError(): void; endpointUnreachable(reason: string): void } {
-    const poll = this.pollErrors.labels('metrics-data-source');
-    const extract = this.extractErrors.labels('metrics-data-source', 'core-metrics-extractor');
+  collectorMetrics(source = 'metrics-data-source', extractor = 'core-metrics-extractor'): { pollError(): void; extractError(): void; endpointUnreachable(reason: string): void } {
+    const poll = this.pollErrors.labels(source);
+    const extract = this.extractErrors.labels(source, extractor);
     return { pollError: () => poll.inc(), extractError: () => extract.inc(), endpointUnreachable: (reason) => this.endpointUnreachableTotal.labels(reason).inc() };
   }
 

@@ -79,33 +79,46 @@ const dataSourceSchema = z
   })
   .transform((p, ctx) => {
     if (p.interval !== undefined && p.interval < 0) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'must be non-negative' });
-    let ca: Buffer | undefined;
-    let cert: Buffer | undefined;
-    let key: Buffer | undefined;
-    if (p.scheme === 'https') {
-      if (!p.insecureSkipVerify && p.caCertPath !== '') {
-        ca = readConfigFile(p.caCertPath, ctx, 'caCertPath');
-        if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) ctx.addIssue({ code: 'custom', path: ['caCertPath'], message: `no PEM certificate in ${p.caCertPath}` });
-      }
-      if (p.clientCertPath !== '' || p.clientKeyPath !== '') {
-        if (p.clientCertPath === '' || p.clientKeyPath === '') {
-          ctx.addIssue({ code: 'custom', path: [p.clientCertPath === '' ? 'clientCertPath' : 'clientKeyPath'], message: 'clientCertPath and clientKeyPath must be set together' });
-        } else {
-          cert = readConfigFile(p.clientCertPath, ctx, 'clientCertPath');
-          key = readConfigFile(p.clientKeyPath, ctx, 'clientKeyPath');
-          if (cert !== undefined && key !== undefined) {
-            try {
-              createSecureContext({ cert, key });
-            } catch (err) {
-              ctx.addIssue({ code: 'custom', path: ['clientCertPath'], message: `cannot load the client certificate and key: ${err instanceof Error ? err.message : String(err)}` });
-            }
+    return { ...p, tls: loadScrapeTls(p, ctx) };
+  });
+
+/** The TLS parameters a scraping data source shares with `metrics-data-source`. */
+export interface ScrapeTlsParameters {
+  readonly scheme: 'http' | 'https';
+  readonly insecureSkipVerify: boolean;
+  readonly caCertPath: string;
+  readonly clientCertPath: string;
+  readonly clientKeyPath: string;
+}
+
+/** Reads and checks the certificate files the parameters name, reporting problems to `ctx`. */
+export function loadScrapeTls(p: ScrapeTlsParameters, ctx: z.RefinementCtx): ScrapeTls {
+  let ca: Buffer | undefined;
+  let cert: Buffer | undefined;
+  let key: Buffer | undefined;
+  if (p.scheme === 'https') {
+    if (!p.insecureSkipVerify && p.caCertPath !== '') {
+      ca = readConfigFile(p.caCertPath, ctx, 'caCertPath');
+      if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) ctx.addIssue({ code: 'custom', path: ['caCertPath'], message: `no PEM certificate in ${p.caCertPath}` });
+    }
+    if (p.clientCertPath !== '' || p.clientKeyPath !== '') {
+      if (p.clientCertPath === '' || p.clientKeyPath === '') {
+        ctx.addIssue({ code: 'custom', path: [p.clientCertPath === '' ? 'clientCertPath' : 'clientKeyPath'], message: 'clientCertPath and clientKeyPath must be set together' });
+      } else {
+        cert = readConfigFile(p.clientCertPath, ctx, 'clientCertPath');
+        key = readConfigFile(p.clientKeyPath, ctx, 'clientKeyPath');
+        if (cert !== undefined && key !== undefined) {
+          try {
+            createSecureContext({ cert, key });
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', path: ['clientCertPath'], message: `cannot load the client certificate and key: ${err instanceof Error ? err.message : String(err)}` });
           }
         }
       }
     }
-    const tls: ScrapeTls = { verify: !p.insecureSkipVerify, ca, cert, key };
-    return { ...p, tls };
-  });
+  }
+  return { verify: !p.insecureSkipVerify, ca, cert, key };
+}
 
 export class MetricsDataSource implements Plugin {
   readonly typedName: TypedName;
@@ -124,12 +137,16 @@ export class MetricsDataSource implements Plugin {
 
   /** The scrape period for base tick `baseMs` (`--refresh-metrics-interval`), as llm-d's data layer derives it. */
   intervalMs(baseMs: number): number {
-    const interval = this.parameters.interval;
-    if (interval === undefined || interval <= 0) return baseMs;
-    // The base tick drops to the shortest source interval (not below 50 ms); others round to its multiples.
-    if (interval < baseMs) return Math.max(interval, MIN_SCRAPE_INTERVAL_MS);
-    return Math.max(1, Math.round(interval / baseMs)) * baseMs;
+    return sourceIntervalMs(this.parameters.interval, baseMs);
   }
+}
+
+/** A data source's scrape period for its `interval` and base tick `baseMs`, as llm-d's data layer derives it. */
+export function sourceIntervalMs(interval: number | undefined, baseMs: number): number {
+  if (interval === undefined || interval <= 0) return baseMs;
+  // The base tick drops to the shortest source interval (not below 50 ms); others round to its multiples.
+  if (interval < baseMs) return Math.max(interval, MIN_SCRAPE_INTERVAL_MS);
+  return Math.max(1, Math.round(interval / baseMs)) * baseMs;
 }
 
 export const metricsDataSourceFactory: PluginFactory = (name, parameters) =>
