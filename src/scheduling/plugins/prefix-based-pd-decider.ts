@@ -2,8 +2,9 @@
  * `prefix-based-pd-decider`: disaggregate a request when the part of its prompt the chosen decode
  * endpoint does not already hold is long enough to be worth a separate prefill (reference §7).
  *
- * - `inputTokens` = bytes of the prompt text / 4 (completions: the prompt; chat: JSON of
- *   `messages`); other APIs are never disaggregated;
+ * - `inputTokens` = bytes of the prompt text / 4 (completions: the prompt; chat: JSON of `messages`;
+ *   Anthropic messages: JSON of system, tools and messages; generate: JSON of the token ids); other APIs
+ *   (embeddings, responses…) are never disaggregated;
  * - `promptTokens` > 0 and `inputTokens < promptTokens` → decode-only (a minimum prompt length,
  *   llm-d-router #933; 0, the default, disables this gate);
  * - `inputTokens < nonCachedTokens` → decode-only;
@@ -32,6 +33,7 @@ import type { TypedName } from '../../plugin/plugin.js';
 import type { PluginFactory } from '../../plugin/registry.js';
 import { CHARS_PER_TOKEN } from '../../prefix/constants.js';
 import { promptText } from '../../prefix/prompt-text.js';
+import type { ApiKind } from '../../request/llm-request.js';
 import { PREFIX_MATCH, readPrefixMatch } from '../prefix-match.js';
 import type { SchedulingRequest } from '../types.js';
 import { prefillPoolSaturated, rememberDecider, saturationConfig, saturationParameters, type DisaggVerdict, type PdDecider, type PrefillSaturationConfig } from './pd-decider.js';
@@ -44,10 +46,13 @@ const schema = z.strictObject({
   ...saturationParameters(true),
 });
 
-/** Estimated prompt tokens of a completions or chat request (bytes / 4); undefined for other APIs. */
+/** The generative APIs whose prompt a prefill stage can serve (OpenAI completions and chat, Anthropic messages, vLLM and SGLang generate). */
+const DISAGGREGABLE_APIS: ReadonlySet<ApiKind> = new Set<ApiKind>(['completions', 'chat-completions', 'messages', 'generate', 'sglang-generate']);
+
+/** Estimated prompt tokens of a generative request (bytes of its prompt text / 4, the prefix index's unit); undefined for other APIs. */
 export function inputTokens(request: SchedulingRequest): number | undefined {
   const llm = request.llm;
-  if (llm === undefined || (llm.api !== 'completions' && llm.api !== 'chat-completions')) return undefined;
+  if (llm === undefined || !DISAGGREGABLE_APIS.has(llm.api)) return undefined;
   const bytes = llm.promptUtf8Bytes ?? Buffer.byteLength(promptText(llm, Number.POSITIVE_INFINITY), 'utf8');
   return Math.floor(bytes / CHARS_PER_TOKEN);
 }

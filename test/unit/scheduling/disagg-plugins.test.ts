@@ -61,11 +61,15 @@ const prefillFullKv = endpoint(4, { kvCacheUsage: 0.95 }, { 'llm-d.ai/role': 'pr
 
 describe('prefix-based-pd-decider', () => {
   const long = 'x'.repeat(400); // 100 tokens
-  it('estimates input tokens as bytes / 4 for completions and chat, none for other APIs', () => {
+  it('estimates input tokens as bytes / 4 for the generative APIs (completions, chat, messages, generate), none for others', () => {
     expect(inputTokens(completion('abcdefgh'))).toBe(2);
     const chat = schedulingRequest({ llm: { api: 'chat-completions', model: 'm', stream: false, cacheSalt: undefined, body: { messages: [{ role: 'user', content: 'hello' }] }, bodyBytes: 0 } });
     expect(inputTokens(chat)).toBe(Math.floor(JSON.stringify([{ role: 'user', content: 'hello' }]).length / 4));
     expect(inputTokens(schedulingRequest({ llm: { api: 'embeddings', model: 'm', stream: false, cacheSalt: undefined, body: { input: long }, bodyBytes: 0 } }))).toBeUndefined();
+    const messages = schedulingRequest({ llm: { api: 'messages', model: 'm', stream: false, cacheSalt: undefined, body: { system: long, messages: [{ role: 'user', content: 'hi' }] }, bodyBytes: 0 } });
+    expect(inputTokens(messages)).toBe(Math.floor(JSON.stringify([{ system: long }, { messages: [{ role: 'user', content: 'hi' }] }]).length / 4));
+    const generate = schedulingRequest({ llm: { api: 'generate', model: 'm', stream: false, cacheSalt: undefined, body: { token_ids: [1, 2, 3, 4, 5, 6] }, bodyBytes: 0 } });
+    expect(inputTokens(generate)).toBe(Math.floor('[1,2,3,4,5,6]'.length / 4));
   });
 
   it('disaggregates when the uncached suffix on the decode endpoint reaches nonCachedTokens', () => {
