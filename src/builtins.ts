@@ -3,6 +3,7 @@ import { OPENAI_PARSER_TYPE, openAIParserFactory, PASSTHROUGH_PARSER_TYPE, passt
 import { ANTHROPIC_PARSER_TYPE, anthropicParserFactory } from './request/anthropic-parser.js';
 import { VLLMHTTP_PARSER_TYPE, vllmHttpParserFactory } from './request/vllmhttp-parser.js';
 import { SGLANGHTTP_PARSER_TYPE, sglangHttpParserFactory } from './request/sglanghttp-parser.js';
+import { VERTEXAI_PARSER_TYPE, vertexAIParserFactory } from './request/vertexai-parser.js';
 import { DCGM_DATA_SOURCE_TYPE, dcgmDataSourceFactory } from './scrape/dcgm-data-source.js';
 import { DCGM_EXTRACTOR_TYPE, dcgmExtractorFactory } from './scrape/dcgm-extractor.js';
 import { MODELS_DATA_EXTRACTOR_TYPE, modelsDataExtractorFactory } from './scrape/models-data-extractor.js';
@@ -104,6 +105,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(ANTHROPIC_PARSER_TYPE, anthropicParserFactory);
   registry.register(VLLMHTTP_PARSER_TYPE, vllmHttpParserFactory);
   registry.register(SGLANGHTTP_PARSER_TYPE, sglangHttpParserFactory);
+  registry.register(VERTEXAI_PARSER_TYPE, vertexAIParserFactory);
   registry.register(METRICS_DATA_SOURCE_TYPE, metricsDataSourceFactory);
   registry.register(CORE_METRICS_EXTRACTOR_TYPE, coreMetricsExtractorFactory);
   registry.register(DCGM_DATA_SOURCE_TYPE, dcgmDataSourceFactory, ALPHA);

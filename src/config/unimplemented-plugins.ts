@@ -43,7 +43,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['tokenizer', PRECISE_PREFIX],
   // Parsers.
   ['vllmgrpc-parser', PARSERS],
-  ['vertexai-parser', PARSERS],
   // Predicted latency and SLOs.
   ['predicted-latency-producer', LATENCY],
   ['latency-scorer', LATENCY],

@@ -41,4 +41,10 @@ export interface LLMRequest {
   readonly promptUtf8Bytes?: number | undefined;
   readonly contextChars?: number | undefined;
   readonly modelSpan?: readonly [start: number, end: number] | undefined;
+  /**
+   * Set when the JSON came wrapped in an envelope (`vertexai-grpc`: a gRPC frame around a Vertex AI
+   * message around an HttpBody): the raw body is the envelope, `bodyBytes` and `modelSpan` refer to
+   * the JSON inside it, and rewriting the model must re-wrap the JSON.
+   */
+  readonly envelope?: 'vertexai-grpc' | undefined;
 }

@@ -7,6 +7,7 @@
 import { JsonMemberScanner } from './json-members.js';
 import type { LLMRequest } from './llm-request.js';
 import { MAX_JSON_DEPTH } from './openai-parser.js';
+import { rewrapVertexRequest, vertexJsonOf } from './vertexai-request.js';
 
 const modelMember = new JsonMemberScanner(['model'], MAX_JSON_DEPTH);
 
@@ -19,6 +20,11 @@ export function topLevelModelSpan(bytes: Buffer): readonly [number, number] | un
 
 /** `bytes` with the top-level `model` set to `target`. */
 export function rewriteModel(bytes: Buffer, llm: LLMRequest, target: string): Buffer {
+  if (llm.envelope === 'vertexai-grpc') return rewrapVertexRequest(bytes, rewriteJsonModel(vertexJsonOf(bytes), llm, target));
+  return rewriteJsonModel(bytes, llm, target);
+}
+
+function rewriteJsonModel(bytes: Buffer, llm: LLMRequest, target: string): Buffer {
   const span = llm.modelSpan ?? topLevelModelSpan(bytes);
   if (span !== undefined) return Buffer.concat([bytes.subarray(0, span[0]), Buffer.from(JSON.stringify(target), 'utf8'), bytes.subarray(span[1])]);
   return Buffer.from(JSON.stringify({ ...llm.body, model: target }), 'utf8');

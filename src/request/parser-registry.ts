@@ -12,6 +12,7 @@ import { ANTHROPIC_PATHS } from './anthropic-request.js';
 import { GENERATE_PATH_SUFFIX } from './generate-request.js';
 import { OPENAI_PARSER_TYPE, type RequestParser } from './request-parser.js';
 import { SGLANG_GENERATE_SUFFIX } from './sglang-request.js';
+import { VERTEXAI_METHOD_SUFFIXES } from './vertexai-request.js';
 
 /** Path suffixes each parser type claims (the reference's `Claims().Paths`); a type absent here claims none. */
 const CLAIMED_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
@@ -19,6 +20,7 @@ const CLAIMED_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
   ['anthropic-parser', ANTHROPIC_PATHS],
   ['vllmhttp-parser', [GENERATE_PATH_SUFFIX]],
   ['sglanghttp-parser', [SGLANG_GENERATE_SUFFIX]],
+  ['vertexai-parser', VERTEXAI_METHOD_SUFFIXES],
 ]);
 
 /** The path without its query string and trailing slashes. */

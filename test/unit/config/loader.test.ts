@@ -214,8 +214,8 @@ describe('parsers', () => {
       'anthropic-parser',
       'vllmhttp-parser',
     ]);
-    expect(problems(() => build('requestHandler: {parsers: [{pluginRef: openai-parser}, {pluginRef: vertexai-parser}]}\n'))).toEqual([
-      'requestHandler.parsers[1].pluginRef: plugin type "vertexai-parser" is not implemented yet (issue 14: request parsers beyond openai, anthropic, vllmhttp, sglanghttp and passthrough)',
+    expect(problems(() => build('requestHandler: {parsers: [{pluginRef: openai-parser}, {pluginRef: vllmgrpc-parser}]}\n'))).toEqual([
+      'requestHandler.parsers[1].pluginRef: plugin type "vllmgrpc-parser" is not implemented yet (issue 14: request parsers beyond openai, anthropic, vllmhttp, sglanghttp and passthrough)',
     ]);
     expect(problems(() => build('plugins: [{type: queue-scorer}]\nrequestHandler: {parsers: [{pluginRef: queue-scorer}, {pluginRef: opnai-parser}]}\n'))).toEqual([
       'requestHandler.parsers[0].pluginRef: plugin "queue-scorer" (type queue-scorer) is not a parser',
