@@ -21,6 +21,7 @@ import { DATA_PARALLEL_PROFILE_HANDLER_TYPE, dataParallelProfileHandlerFactory }
 import { DATA_PARALLEL_RANK_HEADER_TYPE, dataParallelRankHeaderFactory } from './scheduling/plugins/data-parallel-rank-header.js';
 import { DP_GROUP_BALANCE_SCORER_TYPE, dpGroupBalanceScorerFactory } from './scheduling/plugins/dp-group-balance-scorer.js';
 import { DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory } from './scheduling/plugins/dp-group-leader-filter.js';
+import { HEADER_LABEL_AFFINITY_SCORER_TYPE, headerLabelAffinityScorerFactory } from './scheduling/plugins/header-label-affinity-scorer.js';
 import { HEADER_PROFILE_HANDLER_TYPE, headerProfileHandlerFactory } from './scheduling/plugins/header-profile-handler.js';
 import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './scheduling/plugins/inflight-load-producer.js';
 import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './scheduling/plugins/kv-cache-utilization-scorer.js';
@@ -70,6 +71,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(ENDPOINT_ATTRIBUTE_SCORER_TYPE, endpointAttributeScorerFactory, ALPHA);
   registry.register(CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory);
   registry.register(PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory);
+  registry.register(HEADER_LABEL_AFFINITY_SCORER_TYPE, headerLabelAffinityScorerFactory, ALPHA);
   // Filters and the saturation detector
   registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
   registry.register(ENDPOINT_ATTRIBUTE_FILTER_TYPE, endpointAttributeFilterFactory, ALPHA);
