@@ -33,6 +33,7 @@ import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './scheduling/plug
 import { pdProfileHandlerFactory } from './scheduling/plugins/pd-profile-handler.js';
 import { PROBABILISTIC_ADMITTER_TYPE, probabilisticAdmitterFactory } from './scheduling/plugins/probabilistic-admitter.js';
 import { PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory } from './scheduling/plugins/prefill-cost-scorer.js';
+import { PREFIX_CACHE_AFFINITY_FILTER_TYPE, prefixCacheAffinityFilterFactory } from './scheduling/plugins/prefix-cache-affinity-filter.js';
 import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './scheduling/plugins/prefix-cache-scorer.js';
 import { PREFIX_BASED_PD_DECIDER_TYPE, prefixBasedPdDeciderFactory } from './scheduling/plugins/prefix-based-pd-decider.js';
 import { QUEUE_SCORER_TYPE, queueScorerFactory } from './scheduling/plugins/queue-scorer.js';
@@ -75,6 +76,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   // Filters and the saturation detector
   registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
   registry.register(ENDPOINT_ATTRIBUTE_FILTER_TYPE, endpointAttributeFilterFactory, ALPHA);
+  registry.register(PREFIX_CACHE_AFFINITY_FILTER_TYPE, prefixCacheAffinityFilterFactory);
   registry.register(BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, { stability: 'Beta', deprecatedFor: LABEL_SELECTOR_FILTER_TYPE });
   registry.register(BY_LABEL_TYPE, byLabelFactory, { stability: 'Beta', deprecatedFor: LABEL_SELECTOR_FILTER_TYPE });
   registry.register(DECODE_FILTER_TYPE, decodeFilterFactory);
