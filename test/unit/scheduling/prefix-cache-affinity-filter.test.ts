@@ -158,3 +158,49 @@ describe('prefix-cache-affinity-filter in a configuration', () => {
     expect(types).toContain('inflight-load-producer');
   });
 });
+
+describe('prefix-cache-affinity-filter with the approximate prefix producer and a random picker', () => {
+  const config = (withFilter: boolean): string =>
+    [
+      'apiVersion: llm-d.ai/v1alpha1',
+      'kind: EndpointPickerConfig',
+      'plugins:',
+      '- type: prefix-cache-affinity-filter',
+      '- type: random-picker',
+      'schedulingProfiles:',
+      '- name: default',
+      '  plugins:',
+      ...(withFilter ? ['  - pluginRef: prefix-cache-affinity-filter'] : []),
+      '  - pluginRef: random-picker',
+    ].join('\n');
+
+  /** Distinct endpoints the follow-ups sharing the first request's long prefix land on, with a seeded random source. */
+  function followUpTargets(withFilter: boolean): { first: string; targets: Set<string> } {
+    let x = 12345;
+    const random = (): number => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x / 2 ** 32;
+    };
+    const { scheduler } = buildScheduler(loadConfig({ text: config(withFilter) }), registerBuiltins(), { random }, undefined, 'EndpointPickerConfig');
+    const candidates = Array.from({ length: 6 }, (_, i) => endpoint(i, { cacheBlockSize: 16, cacheNumBlocks: 0 }));
+    const route = (prompt: string): string => {
+      const req = schedulingRequest({ llm: { api: 'completions', model: 'm', stream: false, cacheSalt: undefined, body: { model: 'm', prompt }, bodyBytes: prompt.length } });
+      for (const p of scheduler.hooks.producers) p.produce(req, candidates);
+      const result = scheduler.schedule(req, candidates);
+      for (const h of scheduler.hooks.preRequest) h.preRequest(req, result, new Map());
+      const target = result.profileResults.get(result.primaryProfileName)?.targets[0];
+      if (target === undefined) throw new Error('no target');
+      return target.name;
+    };
+    const system = 'You are a careful assistant. '.repeat(400);
+    const first = route(`${system} question 0`);
+    const targets = new Set(Array.from({ length: 12 }, (_, i) => route(`${system} question ${i + 1}`)));
+    return { first, targets };
+  }
+
+  it('keeps follow-ups on the endpoint holding the prefix; without the filter the random picker spreads them', () => {
+    const sticky = followUpTargets(true);
+    expect([...sticky.targets]).toEqual([sticky.first]);
+    expect(followUpTargets(false).targets.size).toBeGreaterThan(1);
+  });
+});
