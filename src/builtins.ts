@@ -22,6 +22,7 @@ import { DATA_PARALLEL_PROFILE_HANDLER_TYPE, dataParallelProfileHandlerFactory }
 import { DATA_PARALLEL_RANK_HEADER_TYPE, dataParallelRankHeaderFactory } from './scheduling/plugins/data-parallel-rank-header.js';
 import { DP_GROUP_BALANCE_SCORER_TYPE, dpGroupBalanceScorerFactory } from './scheduling/plugins/dp-group-balance-scorer.js';
 import { DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory } from './scheduling/plugins/dp-group-leader-filter.js';
+import { HEADER_LABEL_AFFINITY_SCORER_TYPE, headerLabelAffinityScorerFactory } from './scheduling/plugins/header-label-affinity-scorer.js';
 import { HEADER_PROFILE_HANDLER_TYPE, headerProfileHandlerFactory } from './scheduling/plugins/header-profile-handler.js';
 import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './scheduling/plugins/inflight-load-producer.js';
 import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './scheduling/plugins/kv-cache-utilization-scorer.js';
@@ -33,6 +34,7 @@ import { NO_HIT_LRU_SCORER_TYPE, noHitLruScorerFactory } from './scheduling/plug
 import { pdProfileHandlerFactory } from './scheduling/plugins/pd-profile-handler.js';
 import { PROBABILISTIC_ADMITTER_TYPE, probabilisticAdmitterFactory } from './scheduling/plugins/probabilistic-admitter.js';
 import { PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory } from './scheduling/plugins/prefill-cost-scorer.js';
+import { PREFIX_CACHE_AFFINITY_FILTER_TYPE, prefixCacheAffinityFilterFactory } from './scheduling/plugins/prefix-cache-affinity-filter.js';
 import { PREFIX_CACHE_SCORER_TYPE, prefixCacheScorerFactory } from './scheduling/plugins/prefix-cache-scorer.js';
 import { PREFIX_BASED_PD_DECIDER_TYPE, prefixBasedPdDeciderFactory } from './scheduling/plugins/prefix-based-pd-decider.js';
 import { QUEUE_SCORER_TYPE, queueScorerFactory } from './scheduling/plugins/queue-scorer.js';
@@ -71,9 +73,11 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(ENDPOINT_ATTRIBUTE_SCORER_TYPE, endpointAttributeScorerFactory, ALPHA);
   registry.register(CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory);
   registry.register(PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory);
+  registry.register(HEADER_LABEL_AFFINITY_SCORER_TYPE, headerLabelAffinityScorerFactory, ALPHA);
   // Filters and the saturation detector
   registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
   registry.register(ENDPOINT_ATTRIBUTE_FILTER_TYPE, endpointAttributeFilterFactory, ALPHA);
+  registry.register(PREFIX_CACHE_AFFINITY_FILTER_TYPE, prefixCacheAffinityFilterFactory);
   registry.register(BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, { stability: 'Beta', deprecatedFor: LABEL_SELECTOR_FILTER_TYPE });
   registry.register(BY_LABEL_TYPE, byLabelFactory, { stability: 'Beta', deprecatedFor: LABEL_SELECTOR_FILTER_TYPE });
   registry.register(DECODE_FILTER_TYPE, decodeFilterFactory);

@@ -49,6 +49,8 @@ const PRODUCERS_FOR: readonly (readonly [string, string])[] = [
   ['prefix-cache-scorer', 'approx-prefix-cache-producer'],
   ['no-hit-lru-scorer', 'approx-prefix-cache-producer'],
   ['prefill-cost-scorer', 'approx-prefix-cache-producer'],
+  ['prefix-cache-affinity-filter', 'approx-prefix-cache-producer'],
+  ['prefix-cache-affinity-filter', 'inflight-load-producer'],
 ];
 
 /** The reference's default parser list, in order; the types this build lacks are left out silently. */
