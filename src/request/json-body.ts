@@ -1,10 +1,20 @@
 /**
- * The decoding steps every JSON request parser shares: bounded nesting, a JSON object at the top,
- * and a bounded `model` name. Errors are BadRequestError (400) worded as the reference words them.
+ * The decoding steps every request parser shares: bounded nesting, a JSON object at the top, a
+ * bounded `model` name, the path without its query. Errors are BadRequestError (400) worded as the
+ * reference words them.
  */
 import { BadRequestError } from '../errors/errors.js';
 import { jsonNestsDeeperThan } from './json-depth.js';
-import { MAX_JSON_DEPTH, MAX_MODEL_NAME_BYTES } from './openai-parser.js';
+
+/** Deeper nesting than any real OpenAI body (tool schemas included) and far below the stack limit. */
+export const MAX_JSON_DEPTH = 512;
+
+/**
+ * Longest `model` accepted, in UTF-8 bytes (as `epp bbr` bounds the header it makes of it): far above
+ * any served model name, and it bounds what a request makes the picker copy — above all the name it
+ * writes back into every response chunk when the model is rewritten.
+ */
+export const MAX_MODEL_NAME_BYTES = 1024;
 
 /** `bytes` decoded as a JSON object nesting at most MAX_JSON_DEPTH levels. */
 export function decodeJsonObject(bytes: Buffer): Record<string, unknown> {
@@ -29,7 +39,12 @@ export function decodeJsonObject(bytes: Buffer): Record<string, unknown> {
  */
 export function optionalModel(body: Readonly<Record<string, unknown>>): string {
   const model = body.model;
-  if (typeof model !== 'string') return '';
+  return typeof model === 'string' ? boundedModel(model) : '';
+}
+
+/** `model`, refused (400) when longer than MAX_MODEL_NAME_BYTES. */
+export function boundedModel(model: string): string {
+  // A UTF-16 unit is 1–3 UTF-8 bytes: only names between MAX/3 and MAX units need counting.
   if (model.length > MAX_MODEL_NAME_BYTES || (model.length * 3 > MAX_MODEL_NAME_BYTES && Buffer.byteLength(model, 'utf8') > MAX_MODEL_NAME_BYTES)) {
     throw new BadRequestError(`model name is longer than ${MAX_MODEL_NAME_BYTES} bytes`);
   }

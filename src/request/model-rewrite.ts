@@ -6,7 +6,7 @@
  */
 import { JsonMemberScanner } from './json-members.js';
 import type { LLMRequest } from './llm-request.js';
-import { MAX_JSON_DEPTH } from './openai-parser.js';
+import { MAX_JSON_DEPTH } from './json-body.js';
 import { rewrapVertexRequest, vertexJsonOf } from './vertexai-request.js';
 
 const modelMember = new JsonMemberScanner(['model'], MAX_JSON_DEPTH);

@@ -13,19 +13,9 @@
 import { isUtf8 } from 'node:buffer';
 import { BadRequestError } from '../errors/errors.js';
 import { DeferredBodyRequest } from './deferred-body-request.js';
-import { jsonNestsDeeperThan } from './json-depth.js';
+import { boundedModel, decodeJsonObject, MAX_JSON_DEPTH, MAX_MODEL_NAME_BYTES, pathWithoutQuery } from './json-body.js';
 import { JsonMemberScanner } from './json-members.js';
 import type { ApiKind, LLMRequest } from './llm-request.js';
-
-/** Deeper nesting than any real OpenAI body (tool schemas included) and far below the stack limit. */
-export const MAX_JSON_DEPTH = 512;
-
-/**
- * Longest `model` accepted, in UTF-8 bytes (as `epp bbr` bounds the header it makes of it): far above
- * any served model name, and it bounds what a request makes the picker copy — above all the name it
- * writes back into every response chunk when the model is rewritten.
- */
-export const MAX_MODEL_NAME_BYTES = 1024;
 
 const UINT32_MAX = 0xffffffff;
 
@@ -34,10 +24,7 @@ const UINT32_MAX = 0xffffffff;
  * paths are completions, as in the reference.
  */
 export function apiKindForPath(path: string): ApiKind {
-  let end = path.indexOf('?');
-  if (end < 0) end = path.length;
-  while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
-  const p = path.slice(0, end);
+  const p = pathWithoutQuery(path);
   if (p.endsWith('/chat/completions') || p.endsWith('/chat/completions/render')) return 'chat-completions';
   if (p.endsWith('/completions') || p.endsWith('/completions/render')) return 'completions';
   if (p.endsWith('/responses')) return 'responses';
@@ -214,25 +201,10 @@ export function parseOpenAIRequest(path: string, bytes: Buffer): LLMRequest {
 
 /** `parseOpenAIRequest` by decoding the whole body up front: the reference its fast path must match. */
 export function decodeOpenAIRequest(path: string, bytes: Buffer): LLMRequest {
-  if (jsonNestsDeeperThan(bytes, MAX_JSON_DEPTH)) {
-    throw new BadRequestError(`error unmarshaling request body: JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new BadRequestError(`error unmarshaling request body: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new BadRequestError('error unmarshaling request body: the body must be a JSON object');
-  }
-  const body = parsed as Record<string, unknown>;
+  const body = decodeJsonObject(bytes);
   const model = body.model;
   if (typeof model !== 'string' || model.length === 0) throw new BadRequestError('model not found in request body');
-  // A UTF-16 unit is 1–3 UTF-8 bytes: only names between MAX/3 and MAX units need counting.
-  if (model.length > MAX_MODEL_NAME_BYTES || (model.length * 3 > MAX_MODEL_NAME_BYTES && Buffer.byteLength(model, 'utf8') > MAX_MODEL_NAME_BYTES)) {
-    throw new BadRequestError(`model name is longer than ${MAX_MODEL_NAME_BYTES} bytes`);
-  }
+  boundedModel(model);
   const api = apiKindForPath(path);
   const problem = validateApi(api, body);
   if (problem !== undefined) throw new BadRequestError(`invalid ${api} request: ${problem}`);

@@ -8,6 +8,7 @@
 import { BadRequestError } from '../errors/errors.js';
 import type { TypedName } from '../plugin/plugin.js';
 import type { LLMRequest } from './llm-request.js';
+import { pathWithoutQuery } from './json-body.js';
 import { ANTHROPIC_PATHS } from './anthropic-request.js';
 import { GENERATE_PATH_SUFFIX } from './generate-request.js';
 import { OPENAI_PARSER_TYPE, type RequestParser } from './request-parser.js';
@@ -22,14 +23,6 @@ const CLAIMED_PATHS: ReadonlyMap<string, readonly string[]> = new Map([
   ['sglanghttp-parser', [SGLANG_GENERATE_SUFFIX]],
   ['vertexai-parser', VERTEXAI_METHOD_SUFFIXES],
 ]);
-
-/** The path without its query string and trailing slashes. */
-function normalizedPath(path: string): string {
-  let end = path.indexOf('?');
-  if (end < 0) end = path.length;
-  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
-  return path.slice(0, end);
-}
 
 /** The parser type claiming the longest suffix of `path` among all known types, if any. */
 function claimingType(path: string): string | undefined {
@@ -77,7 +70,7 @@ export class ParserRegistry implements RequestParser {
 
   /** The parser for `path`; throws BadRequestError when no parser claims it and there is no fallback. */
   resolve(path: string): RequestParser {
-    const p = normalizedPath(path);
+    const p = pathWithoutQuery(path);
     let best: RequestParser | undefined;
     let bestLength = 0;
     for (const entry of this.#entries) {

@@ -8,6 +8,7 @@
  */
 import { BadRequestError } from '../errors/errors.js';
 import type { ApiKind, LLMRequest } from './llm-request.js';
+import { pathWithoutQuery } from './json-body.js';
 import { parseOpenAIRequest } from './openai-parser.js';
 
 /** The gRPC method suffixes the parser claims, as the reference lists them. */
@@ -20,10 +21,7 @@ const MAX_VARINT_BYTES = 10;
 
 /** The Vertex message a method carries and the OpenAI path its inner JSON is parsed under; undefined for other paths. */
 export function vertexMethodOf(path: string): { readonly message: string; readonly openAIPath: string } | undefined {
-  let end = path.indexOf('?');
-  if (end < 0) end = path.length;
-  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
-  const p = path.slice(0, end);
+  const p = pathWithoutQuery(path);
   if (p.endsWith('PredictionService/ChatCompletions')) return { message: 'ChatCompletionsRequest', openAIPath: '/chat/completions' };
   if (p.endsWith('PredictionService/StreamRawPredict')) return { message: 'StreamRawPredictRequest', openAIPath: '/responses' };
   if (p.endsWith('PredictionService/RawPredict')) return { message: 'RawPredictRequest', openAIPath: '/responses' };

@@ -5,7 +5,7 @@ import { promptText } from '../../../src/prefix/prompt-text.js';
 import { anthropicParserFactory, AnthropicParser } from '../../../src/request/anthropic-parser.js';
 import { parseAnthropicRequest } from '../../../src/request/anthropic-request.js';
 import { rewriteModel } from '../../../src/request/model-rewrite.js';
-import { MAX_JSON_DEPTH, MAX_MODEL_NAME_BYTES } from '../../../src/request/openai-parser.js';
+import { MAX_JSON_DEPTH, MAX_MODEL_NAME_BYTES } from '../../../src/request/json-body.js';
 import { sharedParsePool } from '../../../src/request/request-parser.js';
 import { SummarizedRequest, summarizeRequest } from '../../../src/request/request-summary.js';
 import { UsageTracker } from '../../../src/request/usage-tracker.js';

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { DeferredBodyRequest } from '../../../src/request/deferred-body-request.js';
 import { JsonMemberScanner } from '../../../src/request/json-members.js';
 import type { LLMRequest } from '../../../src/request/llm-request.js';
-import { decodeOpenAIRequest, MAX_JSON_DEPTH, parseOpenAIRequest } from '../../../src/request/openai-parser.js';
+import { decodeOpenAIRequest, parseOpenAIRequest } from '../../../src/request/openai-parser.js';
+import { MAX_JSON_DEPTH } from '../../../src/request/json-body.js';
 import { anyText, jsonLiteralOf } from '../../helpers/json-literals.js';
 
 const space = fc.constantFrom('', ' ', '\n', '\t', '\r\n  ');

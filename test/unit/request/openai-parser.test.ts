@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../../src/errors/errors.js';
-import { apiKindForPath, MAX_MODEL_NAME_BYTES, parseOpenAIRequest } from '../../../src/request/openai-parser.js';
+import { apiKindForPath, parseOpenAIRequest } from '../../../src/request/openai-parser.js';
+import { MAX_MODEL_NAME_BYTES } from '../../../src/request/json-body.js';
 import { jsonNestsDeeperThan } from '../../../src/request/json-depth.js';
 import { promptText } from '../../../src/prefix/prompt-text.js';
 

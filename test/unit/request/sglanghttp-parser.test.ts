@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../../src/errors/errors.js';
 import { promptText } from '../../../src/prefix/prompt-text.js';
-import { MAX_JSON_DEPTH } from '../../../src/request/openai-parser.js';
+import { MAX_JSON_DEPTH } from '../../../src/request/json-body.js';
 import { ParserRegistry } from '../../../src/request/parser-registry.js';
 import { OpenAIParser, PassthroughParser, sharedParsePool } from '../../../src/request/request-parser.js';
 import { parseSglangGenerateRequest } from '../../../src/request/sglang-request.js';

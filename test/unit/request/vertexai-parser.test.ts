@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../../src/errors/errors.js';
 import { promptText } from '../../../src/prefix/prompt-text.js';
 import { rewriteModel } from '../../../src/request/model-rewrite.js';
-import { MAX_MODEL_NAME_BYTES } from '../../../src/request/openai-parser.js';
+import { MAX_MODEL_NAME_BYTES } from '../../../src/request/json-body.js';
 import { ParserRegistry } from '../../../src/request/parser-registry.js';
 import { OpenAIParser, PassthroughParser, sharedParsePool } from '../../../src/request/request-parser.js';
 import type { VertexAIParser } from '../../../src/request/vertexai-parser.js';
