@@ -7,6 +7,7 @@
  * removed: a missing GPU reading must not look like an idle GPU. Attribute sources never change an
  * endpoint's reachability (only its model server's metrics page does).
  */
+import { EndpointLoops } from './endpoint-loops.js';
 import type { Endpoint } from '../datastore/endpoint.js';
 import type { Logger } from '../observability/logger.js';
 import type { AttributeExtractor, AttributeSource } from './attribute-source.js';
@@ -105,20 +106,15 @@ class AttributeLoop {
 }
 
 export class AttributeCollector {
-  readonly #loops = new Map<Endpoint, AttributeLoop>();
+  readonly #loops: EndpointLoops<AttributeLoop>;
 
-  constructor(private readonly options: AttributeCollectorOptions) {}
+  constructor(private readonly options: AttributeCollectorOptions) {
+    this.#loops = new EndpointLoops((endpoint) => new AttributeLoop(endpoint, options));
+  }
 
   /** Starts loops for new endpoints and stops those of endpoints no longer present. */
   sync(endpoints: readonly Endpoint[]): void {
-    const present = new Set(endpoints);
-    for (const [endpoint, loop] of this.#loops) {
-      if (!present.has(endpoint)) {
-        loop.stop();
-        this.#loops.delete(endpoint);
-      }
-    }
-    for (const endpoint of endpoints) if (!this.#loops.has(endpoint)) this.#loops.set(endpoint, new AttributeLoop(endpoint, this.options));
+    this.#loops.sync(endpoints);
   }
 
   get size(): number {
@@ -126,8 +122,7 @@ export class AttributeCollector {
   }
 
   stop(): void {
-    for (const loop of this.#loops.values()) loop.stop();
-    this.#loops.clear();
+    this.#loops.stopAll();
     this.options.fetcher.close();
   }
 }

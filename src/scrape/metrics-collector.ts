@@ -17,6 +17,7 @@
  * within `maxBackoffMs + intervalMs` plus one scrape (1.05 s with the defaults), or plus the
  * scrape deadline when the attempt in flight at recovery hangs until it.
  */
+import { EndpointLoops } from './endpoint-loops.js';
 import { UNKNOWN_METRICS, type Endpoint } from '../datastore/endpoint.js';
 import type { Logger } from '../observability/logger.js';
 import type { EngineConfig } from './engine-config.js';
@@ -177,22 +178,15 @@ class ScrapeLoop {
 }
 
 export class MetricsCollector {
-  readonly #loops = new Map<Endpoint, ScrapeLoop>();
+  readonly #loops: EndpointLoops<ScrapeLoop>;
 
-  constructor(private readonly options: CollectorOptions) {}
+  constructor(private readonly options: CollectorOptions) {
+    this.#loops = new EndpointLoops((endpoint) => new ScrapeLoop(endpoint, options.engineFor(endpoint), options));
+  }
 
   /** Starts loops for new endpoints and stops those of endpoints no longer present. */
   sync(endpoints: readonly Endpoint[]): void {
-    const present = new Set(endpoints);
-    for (const [endpoint, loop] of this.#loops) {
-      if (!present.has(endpoint)) {
-        loop.stop();
-        this.#loops.delete(endpoint);
-      }
-    }
-    for (const endpoint of endpoints) {
-      if (!this.#loops.has(endpoint)) this.#loops.set(endpoint, new ScrapeLoop(endpoint, this.options.engineFor(endpoint), this.options));
-    }
+    this.#loops.sync(endpoints);
   }
 
   get size(): number {
@@ -200,8 +194,7 @@ export class MetricsCollector {
   }
 
   stop(): void {
-    for (const loop of this.#loops.values()) loop.stop();
-    this.#loops.clear();
+    this.#loops.stopAll();
     this.options.fetcher.close();
   }
 }
