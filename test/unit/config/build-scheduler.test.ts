@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { buildScheduler } from '../../../src/config/build-scheduler.js';
-import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { registerBuiltins } from '../../../src/builtins.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const build = (text: string): ReturnType<typeof buildScheduler>['scheduler'] => buildScheduler(loadConfig({ text }), registerBuiltins(), { random: () => 0.5 }, undefined).scheduler;
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('EndpointPickerConfig', () => {
   it('builds the built-in default and schedules to the least-queued endpoint', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { registerBuiltins } from '../../../src/builtins.js';
 import { buildScheduler, type BuiltConfig } from '../../../src/config/build-scheduler.js';
-import { ConfigError } from '../../../src/config/decode.js';
 import { loadAndBuildScheduler } from '../../../src/config/load-and-build.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { FileDiscovery } from '../../../src/discovery/file-discovery.js';
 import { CoreMetricsExtractor, MetricsDataSource } from '../../../src/scrape/data-layer-plugins.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const HEADER = 'apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n';
 
@@ -14,15 +14,7 @@ function build(body: string, allowExperimentalPlugins?: boolean): BuiltConfig {
   return buildScheduler(loadConfig({ text: HEADER + body }), registerBuiltins(), { random: () => 0.5 }, undefined, 'EndpointPickerConfig', allowExperimentalPlugins === undefined ? {} : { allowExperimentalPlugins });
 }
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('strict decoding, every problem at once', () => {
   it('names unknown fields at every level with a did-you-mean, together with wrong types', () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { buildScheduler } from '../../../src/config/build-scheduler.js';
-import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { registerBuiltins } from '../../../src/builtins.js';
 import { Datastore } from '../../../src/datastore/datastore.js';
@@ -13,6 +12,7 @@ import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker
 import type { ProfileResult, ProfileSpec } from '../../../src/scheduling/types.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 import { describeProfileHandler } from '../../contract/plugin-contracts.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const CONTEXT = { random: () => 0.5 };
 const llm: LLMRequest = { api: 'completions', model: 'm', stream: false, cacheSalt: undefined, body: { model: 'm', prompt: 'p' }, bodyBytes: 10 };
@@ -20,15 +20,7 @@ const llm: LLMRequest = { api: 'completions', model: 'm', stream: false, cacheSa
 const config = (primaryPort: string, profiles = '- name: default\n  plugins:\n  - pluginRef: queue-scorer\n'): string =>
   `apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: queue-scorer\n- type: max-score-picker\n- type: data-parallel-profile-handler\n${primaryPort}schedulingProfiles:\n${profiles}`;
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 /** A pod with two data-parallel rank ports (8001 idle, 8002 busy) behind a router on 8000. */
 function rankPool(): Datastore {

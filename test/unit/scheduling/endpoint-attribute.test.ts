@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/config/decode.js';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
 import { EndpointAttributeFilter, endpointAttributeFilterFactory } from '../../../src/scheduling/plugins/endpoint-attribute-filter.js';
 import type { EndpointAttributeScorer} from '../../../src/scheduling/plugins/endpoint-attribute-scorer.js';
 import { endpointAttributeScorerFactory } from '../../../src/scheduling/plugins/endpoint-attribute-scorer.js';
 import { describeFilter, describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const CONTEXT = { random: () => 0.5 };
 const GPU = { attribute: 'GPUUtilization', producer: 'dcgm-extractor' };
@@ -14,15 +14,7 @@ const threshold = (operator: string, value: number) => ({ type: 'threshold', thr
 const filter = (p: Record<string, unknown>): EndpointAttributeFilter => endpointAttributeFilterFactory('f', p, CONTEXT) as EndpointAttributeFilter;
 const scorer = (p: Record<string, unknown>): EndpointAttributeScorer => endpointAttributeScorerFactory('s', p, CONTEXT) as EndpointAttributeScorer;
 
-function problems(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.join('\n');
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = (fn: () => unknown): string => configProblems(fn).join('\n');
 
 /** Endpoints e0.. with GPU utilization values (undefined = no attribute) published by dcgm-extractor. */
 function gpuPool(values: readonly (number | undefined)[]): Endpoint[] {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { buildScheduler } from '../../../src/config/build-scheduler.js';
-import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { registerBuiltins } from '../../../src/builtins.js';
 import {
@@ -10,6 +9,7 @@ import {
 } from '../../../src/scheduling/plugins/header-label-affinity-scorer.js';
 import { describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const CONTEXT = { random: () => 0.5 };
 const SLICE = 'disaggregatedset.x-k8s.io/slice';
@@ -18,15 +18,7 @@ const ZONE = 'topology.kubernetes.io/zone';
 const make = (p: Record<string, unknown>): HeaderLabelAffinityScorer => headerLabelAffinityScorerFactory('s', p, CONTEXT) as HeaderLabelAffinityScorer;
 const withHeaders = (headers: Record<string, string>) => schedulingRequest({ headers: new Map(Object.entries(headers)) });
 
-function problems(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.join('\n');
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = (fn: () => unknown): string => configProblems(fn).join('\n');
 
 function scores(s: HeaderLabelAffinityScorer, headers: Record<string, string>, labels: readonly Record<string, string>[]): number[] {
   const pool = labels.map((l, i) => endpoint(i, {}, l));

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { buildScheduler } from '../../../src/config/build-scheduler.js';
-import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { registerBuiltins } from '../../../src/builtins.js';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
@@ -14,6 +13,7 @@ import {
 import type { SchedulingRequest } from '../../../src/scheduling/types.js';
 import { describeFilter } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const CONTEXT = { random: () => 0.5 };
 const TOTAL = 10;
@@ -41,15 +41,7 @@ const matchedList = (blocks: readonly number[]) => match((e) => blocks[Number(e.
 const make = (p: Record<string, unknown> = {}, random = CONTEXT.random): PrefixCacheAffinityFilter =>
   prefixCacheAffinityFilterFactory('f', p, { random }) as PrefixCacheAffinityFilter;
 
-function problems(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.join('\n');
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = (fn: () => unknown): string => configProblems(fn).join('\n');
 
 // Tier 'a' endpoints hold the whole prompt, 'b' 8 of 10 blocks, the rest nothing: the filter both narrows and passes.
 const tiered = (): SchedulingRequest => request(match((e) => (e.labels['tier'] === 'a' ? TOTAL : e.labels['tier'] === 'b' ? 8 : 0)));

@@ -1,7 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { buildScheduler } from '../../../src/config/build-scheduler.js';
-import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import type { Endpoint, EndpointMetrics } from '../../../src/datastore/endpoint.js';
 import { PrefixCacheMetrics } from '../../../src/prefix/prefix-metrics.js';
@@ -22,6 +21,7 @@ import type { Scheduler } from '../../../src/scheduling/scheduler.js';
 import type { Scorer, SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
 import { describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const context = { random: () => 0.5 };
 
@@ -94,15 +94,6 @@ function prefixScores(req: SchedulingRequest, candidates: readonly Endpoint[], s
   return Array.from(out);
 }
 
-function configProblems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 class FixedInfo implements PrefixMatchInfo {
   constructor(

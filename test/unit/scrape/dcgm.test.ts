@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerBuiltins } from '../../../src/builtins.js';
 import { buildScheduler, type BuiltConfig } from '../../../src/config/build-scheduler.js';
-import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { Endpoint } from '../../../src/datastore/endpoint.js';
 import { silentLogger } from '../../../src/observability/logger.js';
@@ -14,20 +13,13 @@ import { dcgmDataSourceFactory } from '../../../src/scrape/dcgm-data-source.js';
 import { DcgmExtractor, dcgmExtractorFactory } from '../../../src/scrape/dcgm-extractor.js';
 import { SYSTEM_CLOCK } from '../../../src/scrape/metrics-collector.js';
 import { ScrapeError, type FetchOptions, type MetricsFetcher } from '../../../src/scrape/scrape-error.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const PAGE = readFileSync(new URL('../../fixtures/metrics/dcgm-exporter-daemonset.txt', import.meta.url), 'utf8');
 const CONTEXT = { random: () => 0.5 };
 const KEY = 'dcgm-extractor/GPUUtilization';
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 const source = (parameters: unknown): DcgmDataSource => dcgmDataSourceFactory('dcgm', parameters, CONTEXT) as DcgmDataSource;
 

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '../../../src/config/decode.js';
 import { Endpoint } from '../../../src/datastore/endpoint.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { MetricsDataSource} from '../../../src/scrape/data-layer-plugins.js';
@@ -14,19 +13,12 @@ import { MetricsCollector, SYSTEM_CLOCK } from '../../../src/scrape/metrics-coll
 import { ScrapeError, type FetchOptions, type MetricsFetcher } from '../../../src/scrape/scrape-error.js';
 import { listen } from '../../../src/util/net.js';
 import { testPki, type TestPki } from '../../helpers/test-pki.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const CONTEXT = { random: () => 0.5 };
 const source = (parameters: unknown): MetricsDataSource => metricsDataSourceFactory('metrics-data-source', parameters, CONTEXT) as MetricsDataSource;
 
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('metrics-data-source interval', () => {
   it('defaults to every --refresh-metrics-interval tick', () => {

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerBuiltins } from '../../../src/builtins.js';
 import { buildScheduler } from '../../../src/config/build-scheduler.js';
-import { ConfigError } from '../../../src/config/decode.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { Endpoint } from '../../../src/datastore/endpoint.js';
 import { startMockVllm } from '../../../src/mockvllm/server.js';
@@ -12,6 +11,7 @@ import { MAX_MODEL_FIELD_CHARS, MAX_SERVED_MODELS, ModelsDataExtractor, modelsDa
 import type { ModelsDataSource } from '../../../src/scrape/models-data-source.js';
 import { modelsDataSourceFactory } from '../../../src/scrape/models-data-source.js';
 import type { FetchOptions, MetricsFetcher } from '../../../src/scrape/scrape-error.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const CONTEXT = { random: () => 0.5 };
 /** A vLLM /v1/models answer with a base model and a LoRA adapter. */
@@ -23,15 +23,7 @@ const VLLM_MODELS = JSON.stringify({
   ],
 });
 
-function problems(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.join('\n');
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = (fn: () => unknown): string => configProblems(fn).join('\n');
 
 const source = (parameters: unknown): ModelsDataSource => modelsDataSourceFactory('models', parameters, CONTEXT) as ModelsDataSource;
 
