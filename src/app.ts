@@ -28,7 +28,7 @@ import type { PluginRegistry } from './plugin/registry.js';
 import { PrefixCacheMetrics } from './prefix/prefix-metrics.js';
 import { OpenAIParser, OPENAI_PARSER_TYPE, type RequestParser } from './request/request-parser.js';
 import { ParserRegistry } from './request/parser-registry.js';
-import { ApproxPrefixCacheProducer } from './scheduling/plugins/approx-prefix-cache-producer.js';
+import { ApproxPrefixCacheProducer } from './scheduling/plugins/producers/approx-prefix-cache-producer.js';
 import { CoreMetricsExtractor } from './scrape/data-layer-plugins.js';
 import { HA_POPULATE_NON_LEADER_DATASTORE_GATE } from './config/feature-gates.js';
 import { AttributeCollector } from './scrape/attribute-collector.js';
@@ -38,7 +38,7 @@ import type { MetricsFetcher } from './scrape/scrape-error.js';
 import type { KubernetesDiscovery, KubernetesDiscoveryConfig } from './kube/kubernetes-discovery.js';
 import { leaderHealthStatus } from './health/leader-health.js';
 import { pickModelRewrite } from './kube/model-rewrites.js';
-import { attachDisaggMetrics } from './scheduling/plugins/disagg-profile-handler.js';
+import { attachDisaggMetrics } from './scheduling/plugins/profile-handlers/disagg-profile-handler.js';
 
 export interface PickerOptions {
   readonly host: string;

@@ -11,7 +11,7 @@ import { Datastore } from '../../src/datastore/datastore.js';
 import { Director } from '../../src/director/director.js';
 import { EppMetrics } from '../../src/observability/metrics.js';
 import { PrefixCacheMetrics } from '../../src/prefix/prefix-metrics.js';
-import { ApproxPrefixCacheProducer } from '../../src/scheduling/plugins/approx-prefix-cache-producer.js';
+import { ApproxPrefixCacheProducer } from '../../src/scheduling/plugins/producers/approx-prefix-cache-producer.js';
 
 export interface WorkOptions {
   readonly promptBytes: number;

@@ -29,7 +29,7 @@ import { BlockHasher, seedText } from '../../src/prefix/block-hasher.js';
 import { promptText } from '../../src/prefix/prompt-text.js';
 import type { LLMRequest } from '../../src/request/llm-request.js';
 import { CycleState } from '../../src/scheduling/cycle-state.js';
-import { APPROX_PREFIX_CACHE_PRODUCER_TYPE, ApproxPrefixCacheProducer } from '../../src/scheduling/plugins/approx-prefix-cache-producer.js';
+import { APPROX_PREFIX_CACHE_PRODUCER_TYPE, ApproxPrefixCacheProducer } from '../../src/scheduling/plugins/producers/approx-prefix-cache-producer.js';
 import { registerBuiltins } from '../../src/builtins.js';
 import type { Scheduler } from '../../src/scheduling/scheduler.js';
 import type { SchedulingRequest } from '../../src/scheduling/types.js';

@@ -4,8 +4,8 @@ import { Director } from '../../../src/director/director.js';
 import { ResourceExhaustedError, ServiceUnavailableError } from '../../../src/errors/errors.js';
 import type { LLMRequest } from '../../../src/request/llm-request.js';
 import { StateKey } from '../../../src/scheduling/cycle-state.js';
-import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker.js';
-import { SingleProfileHandler } from '../../../src/scheduling/plugins/single-profile-handler.js';
+import { MaxScorePicker } from '../../../src/scheduling/plugins/pickers/max-score-picker.js';
+import { SingleProfileHandler } from '../../../src/scheduling/plugins/profile-handlers/single-profile-handler.js';
 import { Scheduler } from '../../../src/scheduling/scheduler.js';
 import type { DataProducer, Filter, FirstResponseByteHook, PreRequestHook, RequestEndHook, Scorer, SchedulingRequest } from '../../../src/scheduling/types.js';
 

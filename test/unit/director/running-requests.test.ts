@@ -4,8 +4,8 @@ import { Datastore } from '../../../src/datastore/datastore.js';
 import { Director } from '../../../src/director/director.js';
 import { EppMetrics } from '../../../src/observability/metrics.js';
 import type { LLMRequest } from '../../../src/request/llm-request.js';
-import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker.js';
-import { SingleProfileHandler } from '../../../src/scheduling/plugins/single-profile-handler.js';
+import { MaxScorePicker } from '../../../src/scheduling/plugins/pickers/max-score-picker.js';
+import { SingleProfileHandler } from '../../../src/scheduling/plugins/profile-handlers/single-profile-handler.js';
 import { Scheduler } from '../../../src/scheduling/scheduler.js';
 
 const llm = (model: string): LLMRequest => ({ api: 'completions', model, stream: false, cacheSalt: undefined, body: { model, prompt: 'p' }, bodyBytes: 10 });

@@ -13,7 +13,7 @@ import { UNKNOWN_METRICS, type Endpoint, type EndpointMetrics } from '../../../s
 import { Director, type RoutingDecision } from '../../../src/director/director.js';
 import { EppMetrics } from '../../../src/observability/metrics.js';
 import type { LLMRequest } from '../../../src/request/llm-request.js';
-import { attachDisaggMetrics } from '../../../src/scheduling/plugins/disagg-profile-handler.js';
+import { attachDisaggMetrics } from '../../../src/scheduling/plugins/profile-handlers/disagg-profile-handler.js';
 import { reachableCandidates } from '../../../src/scheduling/reachable-candidates.js';
 import { endpoint } from '../../helpers/endpoints.js';
 

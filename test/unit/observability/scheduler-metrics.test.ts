@@ -1,8 +1,8 @@
 /** `llm_d_epp_scheduler_attempts_total` and the e2e histogram, recorded by the real Scheduler. */
 import { describe, expect, it } from 'vitest';
 import { EppMetrics } from '../../../src/observability/metrics.js';
-import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker.js';
-import { SingleProfileHandler } from '../../../src/scheduling/plugins/single-profile-handler.js';
+import { MaxScorePicker } from '../../../src/scheduling/plugins/pickers/max-score-picker.js';
+import { SingleProfileHandler } from '../../../src/scheduling/plugins/profile-handlers/single-profile-handler.js';
 import { Scheduler } from '../../../src/scheduling/scheduler.js';
 import type { Filter } from '../../../src/scheduling/types.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';

@@ -3,9 +3,9 @@ import { Endpoint, UNKNOWN_METRICS, type EndpointMetrics, type RankMetrics } fro
 import { registerBuiltins } from '../../../src/builtins.js';
 import { ApproxPrefixMatch } from '../../../src/prefix/approx-prefix-match.js';
 import { PREFIX_MATCH } from '../../../src/scheduling/prefix-match.js';
-import { DATA_PARALLEL_RANK_HEADER, DataParallelRankHeader, dataParallelRankHeaderFactory } from '../../../src/scheduling/plugins/data-parallel-rank-header.js';
-import { DpGroupBalanceScorer, dpGroupBalanceScorerFactory } from '../../../src/scheduling/plugins/dp-group-balance-scorer.js';
-import { DpGroupLeaderFilter, dpGroupLeaderFilterFactory } from '../../../src/scheduling/plugins/dp-group-leader-filter.js';
+import { DATA_PARALLEL_RANK_HEADER, DataParallelRankHeader, dataParallelRankHeaderFactory } from '../../../src/scheduling/plugins/profile-handlers/data-parallel-rank-header.js';
+import { DpGroupBalanceScorer, dpGroupBalanceScorerFactory } from '../../../src/scheduling/plugins/scorers/dp-group-balance-scorer.js';
+import { DpGroupLeaderFilter, dpGroupLeaderFilterFactory } from '../../../src/scheduling/plugins/filters/dp-group-leader-filter.js';
 import { dpGroupKey, LWS_GROUP_INDEX_LABEL, LWS_NAME_LABEL, LWS_WORKER_INDEX_LABEL } from '../../../src/scheduling/plugins/dp-groups.js';
 import type { SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
 import { describeFilter, describeScorer } from '../../contract/plugin-contracts.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
-import { EndpointAttributeFilter, endpointAttributeFilterFactory } from '../../../src/scheduling/plugins/endpoint-attribute-filter.js';
-import type { EndpointAttributeScorer} from '../../../src/scheduling/plugins/endpoint-attribute-scorer.js';
-import { endpointAttributeScorerFactory } from '../../../src/scheduling/plugins/endpoint-attribute-scorer.js';
+import { EndpointAttributeFilter, endpointAttributeFilterFactory } from '../../../src/scheduling/plugins/filters/endpoint-attribute-filter.js';
+import type { EndpointAttributeScorer} from '../../../src/scheduling/plugins/scorers/endpoint-attribute-scorer.js';
+import { endpointAttributeScorerFactory } from '../../../src/scheduling/plugins/scorers/endpoint-attribute-scorer.js';
 import { describeFilter, describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 import { configProblems } from '../../helpers/config-problems.js';

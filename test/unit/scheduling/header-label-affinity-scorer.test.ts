@@ -6,7 +6,7 @@ import {
   type HeaderLabelAffinityScorer,
   headerLabelAffinityScorerFactory,
   MAX_AFFINITY_HEADER_VALUE_LENGTH,
-} from '../../../src/scheduling/plugins/header-label-affinity-scorer.js';
+} from '../../../src/scheduling/plugins/scorers/header-label-affinity-scorer.js';
 import { describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 import { configProblems } from '../../helpers/config-problems.js';

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
 import type { LLMRequest } from '../../../src/request/llm-request.js';
 import { prefixMatchKey, PREFIX_MATCH, type PrefixMatchInfo } from '../../../src/scheduling/prefix-match.js';
-import type { ActiveRequestScorer} from '../../../src/scheduling/plugins/active-request-scorer.js';
-import { activeRequestScorerFactory } from '../../../src/scheduling/plugins/active-request-scorer.js';
+import type { ActiveRequestScorer} from '../../../src/scheduling/plugins/scorers/active-request-scorer.js';
+import { activeRequestScorerFactory } from '../../../src/scheduling/plugins/scorers/active-request-scorer.js';
 import type {
-  InFlightLoadProducer} from '../../../src/scheduling/plugins/inflight-load-producer.js';
+  InFlightLoadProducer} from '../../../src/scheduling/plugins/producers/inflight-load-producer.js';
 import {
   estimateInputTokens,
   estimateOutputTokens,
@@ -13,8 +13,8 @@ import {
   inFlightLoadKey,
   inFlightLoadProducerFactory,
   uncachedInputTokens,
-} from '../../../src/scheduling/plugins/inflight-load-producer.js';
-import { TokenLoadScorer, tokenLoadScorerFactory } from '../../../src/scheduling/plugins/token-load-scorer.js';
+} from '../../../src/scheduling/plugins/producers/inflight-load-producer.js';
+import { TokenLoadScorer, tokenLoadScorerFactory } from '../../../src/scheduling/plugins/scorers/token-load-scorer.js';
 import type { ProfileResult, Scorer, SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 

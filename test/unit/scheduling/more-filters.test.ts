@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/decode.js';
 import { UNKNOWN_METRICS, type Endpoint } from '../../../src/datastore/endpoint.js';
-import { ByLabelFilter, byLabelFactory } from '../../../src/scheduling/plugins/by-label-filter.js';
-import { byLabelSelectorFactory, labelSelectorFilter, labelSelectorFilterFactory } from '../../../src/scheduling/plugins/label-selector-filter.js';
-import { decodeFilter, decodeFilterFactory, encodeFilter, encodeFilterFactory, prefillFilter, prefillFilterFactory } from '../../../src/scheduling/plugins/role-filters.js';
-import { UtilizationDetector, utilizationDetectorFactory } from '../../../src/scheduling/plugins/utilization-detector.js';
+import { ByLabelFilter, byLabelFactory } from '../../../src/scheduling/plugins/filters/by-label-filter.js';
+import { byLabelSelectorFactory, labelSelectorFilter, labelSelectorFilterFactory } from '../../../src/scheduling/plugins/filters/label-selector-filter.js';
+import { decodeFilter, decodeFilterFactory, encodeFilter, encodeFilterFactory, prefillFilter, prefillFilterFactory } from '../../../src/scheduling/plugins/filters/role-filters.js';
+import { UtilizationDetector, utilizationDetectorFactory } from '../../../src/scheduling/plugins/admission/utilization-detector.js';
 import type { PluginContext } from '../../../src/plugin/registry.js';
 import { isSaturationDetector } from '../../../src/scheduling/saturation-detector.js';
 import type { Filter } from '../../../src/scheduling/types.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MaxScorePicker } from '../../../src/scheduling/plugins/max-score-picker.js';
-import { QueueScorer } from '../../../src/scheduling/plugins/queue-scorer.js';
-import { KvCacheUtilizationScorer } from '../../../src/scheduling/plugins/kv-cache-utilization-scorer.js';
+import { MaxScorePicker } from '../../../src/scheduling/plugins/pickers/max-score-picker.js';
+import { QueueScorer } from '../../../src/scheduling/plugins/scorers/queue-scorer.js';
+import { KvCacheUtilizationScorer } from '../../../src/scheduling/plugins/scorers/kv-cache-utilization-scorer.js';
 import { UNKNOWN_METRICS } from '../../../src/datastore/endpoint.js';
-import { RandomPicker } from '../../../src/scheduling/plugins/random-picker.js';
+import { RandomPicker } from '../../../src/scheduling/plugins/pickers/random-picker.js';
 import { describePicker, describeScorer } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
-import { PrefillCostScorer, prefillCostScorerFactory } from '../../../src/scheduling/plugins/prefill-cost-scorer.js';
+import { PrefillCostScorer, prefillCostScorerFactory } from '../../../src/scheduling/plugins/scorers/prefill-cost-scorer.js';
 import { PREFIX_MATCH, type PrefixMatchInfo } from '../../../src/scheduling/prefix-match.js';
 import type { SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
 import { describeScorer } from '../../contract/plugin-contracts.js';

@@ -4,12 +4,12 @@ import { loadConfig } from '../../../src/config/load-config.js';
 import { registerBuiltins } from '../../../src/builtins.js';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
 import { prefixMatchKey, type PrefixMatchInfo } from '../../../src/scheduling/prefix-match.js';
-import { inFlightLoadKey, type InFlightLoad } from '../../../src/scheduling/plugins/inflight-load-producer.js';
+import { inFlightLoadKey, type InFlightLoad } from '../../../src/scheduling/plugins/producers/inflight-load-producer.js';
 import {
   DEFAULT_PREFIX_CACHE_AFFINITY,
   type PrefixCacheAffinityFilter,
   prefixCacheAffinityFilterFactory,
-} from '../../../src/scheduling/plugins/prefix-cache-affinity-filter.js';
+} from '../../../src/scheduling/plugins/filters/prefix-cache-affinity-filter.js';
 import type { SchedulingRequest } from '../../../src/scheduling/types.js';
 import { describeFilter } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';

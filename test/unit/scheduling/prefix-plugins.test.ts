@@ -13,9 +13,9 @@ import {
   approxPrefixCacheProducerFactory,
   DEFAULT_APPROX_PREFIX_CACHE_CONFIG,
   MIN_BLOCK_SIZE_TOKENS,
-} from '../../../src/scheduling/plugins/approx-prefix-cache-producer.js';
+} from '../../../src/scheduling/plugins/producers/approx-prefix-cache-producer.js';
 import { registerBuiltins } from '../../../src/builtins.js';
-import { PrefixCacheScorer, prefixCacheScorerFactory } from '../../../src/scheduling/plugins/prefix-cache-scorer.js';
+import { PrefixCacheScorer, prefixCacheScorerFactory } from '../../../src/scheduling/plugins/scorers/prefix-cache-scorer.js';
 import type { PluginRegistry } from '../../../src/plugin/registry.js';
 import type { Scheduler } from '../../../src/scheduling/scheduler.js';
 import type { Scorer, SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';

@@ -8,7 +8,7 @@ import { Endpoint, UNKNOWN_METRICS } from '../../../src/datastore/endpoint.js';
 import { Director } from '../../../src/director/director.js';
 import { ResourceExhaustedError } from '../../../src/errors/errors.js';
 import type { LLMRequest } from '../../../src/request/llm-request.js';
-import { type ProbabilisticAdmitter, probabilisticAdmitterFactory } from '../../../src/scheduling/plugins/probabilistic-admitter.js';
+import { type ProbabilisticAdmitter, probabilisticAdmitterFactory } from '../../../src/scheduling/plugins/admission/probabilistic-admitter.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 
 const llm: LLMRequest = { api: 'completions', model: 'm', stream: false, cacheSalt: undefined, body: { model: 'm', prompt: 'p' }, bodyBytes: 10 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeSessionToken, MAX_SESSION_TOKEN_LENGTH, SESSION_TOKEN_HEADER, SessionAffinityScorer } from '../../../src/scheduling/plugins/session-affinity-scorer.js';
+import { encodeSessionToken, MAX_SESSION_TOKEN_LENGTH, SESSION_TOKEN_HEADER, SessionAffinityScorer } from '../../../src/scheduling/plugins/scorers/session-affinity-scorer.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 
 describe('session-affinity-scorer token bound', () => {

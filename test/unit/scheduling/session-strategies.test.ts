@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
 import type { PluginContext } from '../../../src/plugin/registry.js';
-import type { SessionAffinityScorer} from '../../../src/scheduling/plugins/session-affinity-scorer.js';
-import { encodeSessionToken, sessionAffinityScorerFactory } from '../../../src/scheduling/plugins/session-affinity-scorer.js';
-import { MAX_SESSION_ID_LENGTH, MAX_SESSIONS, SessionTable } from '../../../src/scheduling/plugins/session-table.js';
+import type { SessionAffinityScorer} from '../../../src/scheduling/plugins/scorers/session-affinity-scorer.js';
+import { encodeSessionToken, sessionAffinityScorerFactory } from '../../../src/scheduling/plugins/scorers/session-affinity-scorer.js';
+import { MAX_SESSION_ID_LENGTH, MAX_SESSIONS, SessionTable } from '../../../src/scheduling/plugins/scorers/session-table.js';
 import type { ProfileResult, SchedulingRequest, SchedulingResult } from '../../../src/scheduling/types.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 

@@ -5,8 +5,8 @@ import { loadConfig } from '../../../src/config/load-config.js';
 import { registerBuiltins } from '../../../src/builtins.js';
 import { Endpoint, UNKNOWN_METRICS } from '../../../src/datastore/endpoint.js';
 import { CycleState } from '../../../src/scheduling/cycle-state.js';
-import { inFlightLoadKey, type InFlightLoad } from '../../../src/scheduling/plugins/inflight-load-producer.js';
-import { UtilizationFilter, utilizationFilterFactory, type UtilizationCondition } from '../../../src/scheduling/plugins/utilization-filter.js';
+import { inFlightLoadKey, type InFlightLoad } from '../../../src/scheduling/plugins/producers/inflight-load-producer.js';
+import { UtilizationFilter, utilizationFilterFactory, type UtilizationCondition } from '../../../src/scheduling/plugins/filters/utilization-filter.js';
 import { describeFilter } from '../../contract/plugin-contracts.js';
 import { endpoint, schedulingRequest } from '../../helpers/endpoints.js';
 
