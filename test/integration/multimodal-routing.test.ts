@@ -80,7 +80,7 @@ describe('multimodal encoder-cache affinity through the picker', () => {
       homes.add(home);
       const followUp = [...first, { role: 'assistant', content: 'A lighthouse at dusk.' }, { role: 'user', content: 'Which season is it?' }];
       // Tied scores rotate over the pool, so without the affinity the follow-ups would move on.
-      for (let k = 0; k < 3; k++) expect(await route('/v1/chat/completions', { model: 'm', messages: followUp })).toBe(home);
+      for (let k = 0; k < 2; k++) expect(await route('/v1/chat/completions', { model: 'm', messages: followUp })).toBe(home);
     }
     expect(homes.size).toBeGreaterThanOrEqual(3);
   });
@@ -99,7 +99,7 @@ describe('multimodal encoder-cache affinity through the picker', () => {
     const hits = /llm_d_epp_encoder_cache_hits_total\{[^}]*modality="image"\} (\d+)/g;
     let total = 0;
     for (const m of text.matchAll(hits)) total += Number(m[1]);
-    // 8 × 3 chat follow-ups and 1 Anthropic one, each finding its image on its home endpoint.
-    expect(total).toBeGreaterThanOrEqual(25);
+    // 8 × 2 chat follow-ups and 1 Anthropic one, each finding its image on its home endpoint.
+    expect(total).toBeGreaterThanOrEqual(17);
   });
 });
