@@ -1,5 +1,8 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { registerBuiltins } from '../../../src/builtins.js';
+import { buildScheduler } from '../../../src/config/build-scheduler.js';
+import { loadConfig } from '../../../src/config/load-config.js';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
 import { EncoderCacheMetrics } from '../../../src/observability/encoder-cache-metrics.js';
 import { collectParameterWarnings } from '../../../src/plugin/parameters.js';
@@ -69,6 +72,23 @@ describe('mm-embeddings-cache-producer parameters', () => {
     expect((mmEmbeddingsCacheScorerFactory('s', { producerName: 'other' }, ctx) as MmEmbeddingsCacheScorer).producerName).toBe('other');
     expect((mmEmbeddingsCacheScorerFactory('s', {}, ctx) as MmEmbeddingsCacheScorer).producerName).toBeUndefined();
     expect(configProblems(() => mmEmbeddingsCacheScorerFactory('s', { weight: 2 }, ctx)).join('\n')).toMatch(/weight/);
+  });
+});
+
+describe('configuration', () => {
+  const config = (plugins: string, scorer = '- pluginRef: mm-embeddings-cache-scorer'): string =>
+    `apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n${plugins}\nschedulingProfiles:\n- name: default\n  plugins:\n  ${scorer}\n`;
+
+  it('injects the producer a lone scorer needs, as the reference\'s default producer', () => {
+    const built = buildScheduler(loadConfig({ text: config('- type: mm-embeddings-cache-scorer') }), registerBuiltins(), ctx, undefined);
+    expect(built.plugins.get('mm-embeddings-cache-producer')).toBeInstanceOf(MmEmbeddingsCacheProducer);
+  });
+
+  it('refuses a producerName that names no producer of that type', () => {
+    const text = config('- type: mm-embeddings-cache-scorer\n  parameters: {producerName: nope}\n- type: queue-scorer\n  name: q');
+    expect(configProblems(() => buildScheduler(loadConfig({ text }), registerBuiltins(), ctx, undefined)).join('\n')).toMatch(/producerName: no plugin named "nope"/);
+    const wrongType = config('- type: mm-embeddings-cache-scorer\n  parameters: {producerName: q}\n- type: queue-scorer\n  name: q');
+    expect(configProblems(() => buildScheduler(loadConfig({ text: wrongType }), registerBuiltins(), ctx, undefined)).join('\n')).toMatch(/plugin "q" has type queue-scorer, not mm-embeddings-cache-producer/);
   });
 });
 
