@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { PickerServer } from '../../src/app.js';
 import type { EndpointSpec } from '../../src/datastore/endpoint.js';
 import { LARGE_BODY_BYTES } from '../../src/request/parse-pool.js';
@@ -101,5 +102,47 @@ describe('multimodal encoder-cache affinity through the picker', () => {
     for (const m of text.matchAll(hits)) total += Number(m[1]);
     // 8 × 2 chat follow-ups and 1 Anthropic one, each finding its image on its home endpoint.
     expect(total).toBeGreaterThanOrEqual(17);
+  });
+});
+
+/**
+ * llm-d's own `epp-mm-embeddings-cache-config.yaml` with only what other issues bring taken out
+ * (token-producer and precise-prefix-cache-producer: issue 15; endpoint-notification-source: its own
+ * helper): the multimodal part — including the sample's `cacheSizeInMB` — starts and routes.
+ */
+describe('the reference sample epp-mm-embeddings-cache-config.yaml, less what other issues bring', () => {
+  interface Sample {
+    plugins: { type: string; name?: string; parameters?: Record<string, unknown> }[];
+    dataLayer: { sources: { pluginRef: string }[] };
+  }
+
+  it('starts and keeps an image conversation on one endpoint', async () => {
+    const sample = parseYaml(readFileSync(new URL('../fixtures/upstream-v0.10/deploy-config/epp-mm-embeddings-cache-config.yaml', import.meta.url), 'utf8')) as Sample;
+    const elsewhere = new Set(['token-producer', 'precise-prefix-cache-producer', 'endpoint-notification-source']);
+    sample.plugins = sample.plugins.filter((p) => !elsewhere.has(p.type));
+    for (const p of sample.plugins) if (p.type === 'prefix-cache-scorer') delete p.parameters;
+    sample.dataLayer.sources = sample.dataLayer.sources.filter((s) => !elsewhere.has(s.pluginRef));
+    expect(sample.plugins.find((p) => p.type === 'mm-embeddings-cache-producer')?.parameters).toEqual({ cacheSizeInMB: 2048 });
+    const own = await startTestPicker({ config: { text: stringifyYaml(sample) }, discovery: { endpoints: ENDPOINTS }, fetcher });
+    const ownClient = new RawExtProcClient(`127.0.0.1:${own.grpcPort}`);
+    try {
+      const send = async (messages: unknown[]): Promise<string> => {
+        const s = ownClient.open();
+        s.send(requestHeaders({ ':path': '/v1/chat/completions', 'content-type': 'application/json' }));
+        s.send(requestBody(JSON.stringify({ model: 'm', messages }), true));
+        await s.until((x) => x.responses.length >= 1 || x.ended, 5000);
+        s.halfClose();
+        const mutation = s.responses[0]?.msg.request_headers?.response?.header_mutation?.set_headers ?? [];
+        return mutation.find((h) => h.header?.key === 'x-gateway-destination-endpoint')?.header?.raw_value?.toString() ?? 'none';
+      };
+      const first = [{ role: 'user', content: [{ type: 'image_url', image_url: { url: pngDataUrl(512, 512, 5) } }, { type: 'text', text: 'Caption this.' }] }];
+      const home = await send(first);
+      expect(ENDPOINTS.map((e) => `${e.address}:${e.port}`)).toContain(home);
+      expect(await send([...first, { role: 'assistant', content: 'A dog.' }, { role: 'user', content: 'Its breed?' }])).toBe(home);
+      expect(await own.metrics.registry.metrics()).toMatch(/llm_d_epp_encoder_cache_hits_total\{[^}]*\} 1/);
+    } finally {
+      ownClient.close();
+      await own.shutdown(1000);
+    }
   });
 });
