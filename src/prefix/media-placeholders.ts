@@ -12,7 +12,10 @@
  *   configuration (not offered here: see the README);
  * - audio: ⌈content characters / 4⌉.
  *
- * Every count is at least 1 and at most MAX_PLACEHOLDER_TOKENS.
+ * Every count is at least 1 and at most MAX_PLACEHOLDER_TOKENS (ours: an image header or a header value
+ * can claim any size; tokens past the default `maxPrefixTokensToMatch` are never hashed anyway), and a
+ * request's media together stand for at most MAX_MEDIA_TOKENS_PER_REQUEST (prompt-text.ts), so the
+ * text written for them stays bounded whatever a client claims.
  */
 import type { MultimodalItem } from '../request/multimodal-item.js';
 import type { VideoMetadata } from '../request/video-metadata.js';
@@ -23,8 +26,10 @@ export const DEFAULT_MEDIA_HEIGHT = 360;
 export const PIXELS_PER_TOKEN = 1024;
 export const DEFAULT_VIDEO_SECONDS = 10;
 export const VIDEO_SAMPLE_FPS = 2;
-/** More than any context window; keeps absurd header values finite. */
-export const MAX_PLACEHOLDER_TOKENS = 1 << 30;
+/** The default `maxPrefixTokensToMatch` (131,072): more than any image or video a model server accepts. */
+export const MAX_PLACEHOLDER_TOKENS = 1 << 17;
+/** All media of one request: 1 MiB of hashed text. */
+export const MAX_MEDIA_TOKENS_PER_REQUEST = 1 << 18;
 
 function clamp(tokens: number): number {
   if (!(tokens >= 1)) return 1;

@@ -17,7 +17,8 @@
  * (media-placeholders.ts) × 4 characters of its hash repeated. So the same image hashes the same
  * wherever it is, a different one differently, text after it keeps matching blocks, and a 2 MB
  * data URL weighs what the model server makes of it (hundreds of tokens), not 2 MB. Parts beyond the
- * item cap are written as a bare NUL. Videos are sized with the request's `x-llm-d-video-*` headers
+ * item cap, or past the request's media token budget (media-placeholders.ts), are written short (down
+ * to a bare NUL). Videos are sized with the request's `x-llm-d-video-*` headers
  * (`video`); the text made where the body was parsed assumes none.
  */
 import type { LLMRequest } from '../request/llm-request.js';
@@ -25,7 +26,7 @@ import type { MultimodalItem } from '../request/multimodal-item.js';
 import { anthropicBlockMedia, chatPartMedia, multimodalItemsOf, toolResultBlocks, type MediaContent } from '../request/multimodal-items.js';
 import { hasVideoMetadata, NO_VIDEO_METADATA, type VideoMetadata } from '../request/video-metadata.js';
 import { CHARS_PER_TOKEN } from './constants.js';
-import { placeholderTokens } from './media-placeholders.js';
+import { MAX_MEDIA_TOKENS_PER_REQUEST, placeholderTokens } from './media-placeholders.js';
 
 /** The hashed text of `llm`, possibly cut after its first `limit` bytes (see the module doc). */
 export function promptText(llm: LLMRequest, limit: number, video: VideoMetadata = NO_VIDEO_METADATA): string {
@@ -117,9 +118,13 @@ function withMediaSlots(messages: unknown, items: readonly MultimodalItem[], vid
   const mediaOf: (part: unknown) => MediaContent | undefined = anthropic ? anthropicBlockMedia : chatPartMedia;
   if (!Array.isArray(messages)) return messages;
   let next = 0;
+  let budget = MAX_MEDIA_TOKENS_PER_REQUEST;
   const slot = (): MediaSlot => {
     const item = items[next++];
-    return item === undefined ? EMPTY_SLOT : new MediaSlot(item.hash, placeholderTokens(item, video) * CHARS_PER_TOKEN);
+    if (item === undefined) return EMPTY_SLOT;
+    const tokens = Math.min(placeholderTokens(item, video), budget);
+    budget -= tokens;
+    return new MediaSlot(item.hash, tokens * CHARS_PER_TOKEN);
   };
   const replaceParts = (parts: readonly unknown[]): unknown[] | undefined => {
     let out: unknown[] | undefined;

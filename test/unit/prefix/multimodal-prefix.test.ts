@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../../src/datastore/endpoint.js';
 import { ApproxPrefixMatch } from '../../../src/prefix/approx-prefix-match.js';
-import { MAX_PLACEHOLDER_TOKENS, placeholderTokens } from '../../../src/prefix/media-placeholders.js';
+import { MAX_MEDIA_TOKENS_PER_REQUEST, MAX_PLACEHOLDER_TOKENS, placeholderTokens } from '../../../src/prefix/media-placeholders.js';
 import { promptText } from '../../../src/prefix/prompt-text.js';
 import type { LLMRequest } from '../../../src/request/llm-request.js';
 import type { MultimodalItem } from '../../../src/request/multimodal-item.js';
@@ -89,6 +89,19 @@ describe('prompt text with media', () => {
     const at = t.indexOf('\u0000') + 100;
     expect(t.startsWith(promptText(llm, at))).toBe(true);
     expect(promptText(llm, at).length).toBeGreaterThanOrEqual(at);
+  });
+
+  it('bounds the text of hostile media: huge claimed sizes and many items', () => {
+    const claims = Array.from({ length: 100 }, (_, i) => image(pngDataUrl(1_000_000, 1_000_000, i)));
+    const llm = chat([{ role: 'user', content: claims }]);
+    expect(placeholderTokens({ modality: 'image', hash: 'h', width: 1_000_000, height: 1_000_000, contentChars: 0 }, NO_VIDEO_METADATA)).toBe(MAX_PLACEHOLDER_TOKENS);
+    const t = promptText(llm, Number.POSITIVE_INFINITY);
+    expect(t.length).toBeLessThan(MAX_MEDIA_TOKENS_PER_REQUEST * 4 + 10_000);
+    // 64 items hashed, the rest written as a bare marker; the budget runs out on the third image.
+    expect(t.split('\u0000')).toHaveLength(101);
+    const summary = summarizeRequest('/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: claims }] })), 1 << 22);
+    expect(summary.promptUtf8Bytes).toBe(Buffer.byteLength(t));
+    expect(summary.multimodalItems).toHaveLength(64);
   });
 
   it('the off-loop summary agrees, and a video with x-llm-d-video-* headers is re-sized from the body', () => {
