@@ -20,8 +20,8 @@ const DATA_URL_MARKER = 'base64,';
 export function dataUrlImageDimensions(url: string): ImageDimensions | undefined {
   if (!url.startsWith('data:image/')) return undefined;
   // The media-type part of a data URL is short; a marker far in is payload, not a header.
-  const at = url.indexOf(DATA_URL_MARKER);
-  if (at < 0 || at > 256) return undefined;
+  const at = url.slice(0, 256 + DATA_URL_MARKER.length).indexOf(DATA_URL_MARKER);
+  if (at < 0) return undefined;
   return base64ImageDimensions(url, at + DATA_URL_MARKER.length);
 }
 

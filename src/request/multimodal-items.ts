@@ -27,7 +27,7 @@ import type { ApiKind, LLMRequest } from './llm-request.js';
 import type { Modality, MultimodalItem } from './multimodal-item.js';
 
 export const MAX_MULTIMODAL_ITEMS = 64;
-export const MAX_HASHED_CHARS_PER_ITEM = 1024 * 1024;
+export const MAX_HASHED_CHARS_PER_ITEM = 4 * 1024 * 1024;
 export const MAX_CLIENT_HASH_CHARS = 128;
 
 const NONE: readonly MultimodalItem[] = Object.freeze([]);
