@@ -29,6 +29,8 @@ import { PrefixCacheMetrics } from './prefix/prefix-metrics.js';
 import { OpenAIParser, OPENAI_PARSER_TYPE, type RequestParser } from './request/request-parser.js';
 import { ParserRegistry } from './request/parser-registry.js';
 import { ApproxPrefixCacheProducer } from './scheduling/plugins/producers/approx-prefix-cache-producer.js';
+import { MmEmbeddingsCacheProducer } from './scheduling/plugins/producers/mm-embeddings-cache-producer.js';
+import { EncoderCacheMetrics } from './observability/encoder-cache-metrics.js';
 import { CoreMetricsExtractor } from './scrape/data-layer-plugins.js';
 import { HA_POPULATE_NON_LEADER_DATASTORE_GATE } from './config/feature-gates.js';
 import { AttributeCollector } from './scrape/attribute-collector.js';
@@ -165,6 +167,15 @@ export async function startPicker(options: PickerOptions): Promise<PickerServer>
     for (const p of prefixProducers) p.attachMetrics(prefixMetrics.forPlugin(p.typedName, p.index));
     datastore.onChange((snapshot) => {
       for (const p of prefixProducers) p.retainOnly(snapshot.endpoints);
+    });
+  }
+  // Likewise the multimodal encoder-cache LRUs.
+  const mmProducers = pluginList.filter((p): p is MmEmbeddingsCacheProducer => p instanceof MmEmbeddingsCacheProducer);
+  if (mmProducers.length > 0) {
+    const encoderMetrics = new EncoderCacheMetrics(metrics.registry);
+    for (const p of mmProducers) p.attachMetrics(encoderMetrics.forPlugin(p.typedName));
+    datastore.onChange((snapshot) => {
+      for (const p of mmProducers) p.retainOnly(snapshot.endpoints);
     });
   }
   const source = binding?.source;

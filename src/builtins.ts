@@ -25,6 +25,8 @@ import { DP_GROUP_LEADER_FILTER_TYPE, dpGroupLeaderFilterFactory } from './sched
 import { HEADER_LABEL_AFFINITY_SCORER_TYPE, headerLabelAffinityScorerFactory } from './scheduling/plugins/scorers/header-label-affinity-scorer.js';
 import { HEADER_PROFILE_HANDLER_TYPE, headerProfileHandlerFactory } from './scheduling/plugins/profile-handlers/header-profile-handler.js';
 import { INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory } from './scheduling/plugins/producers/inflight-load-producer.js';
+import { MM_EMBEDDINGS_CACHE_PRODUCER_TYPE, mmEmbeddingsCacheProducerFactory } from './scheduling/plugins/producers/mm-embeddings-cache-producer.js';
+import { MM_EMBEDDINGS_CACHE_SCORER_TYPE, mmEmbeddingsCacheScorerFactory } from './scheduling/plugins/scorers/mm-embeddings-cache-scorer.js';
 import { KV_CACHE_UTILIZATION_SCORER_TYPE, kvCacheUtilizationScorerFactory } from './scheduling/plugins/scorers/kv-cache-utilization-scorer.js';
 import { BY_LABEL_SELECTOR_TYPE, byLabelSelectorFactory, LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory } from './scheduling/plugins/filters/label-selector-filter.js';
 import { LOAD_AWARE_SCORER_TYPE, loadAwareScorerFactory } from './scheduling/plugins/scorers/load-aware-scorer.js';
@@ -74,6 +76,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   registry.register(CONTEXT_LENGTH_AWARE_TYPE, contextLengthAwareFactory);
   registry.register(PREFILL_COST_SCORER_TYPE, prefillCostScorerFactory);
   registry.register(HEADER_LABEL_AFFINITY_SCORER_TYPE, headerLabelAffinityScorerFactory, ALPHA);
+  registry.register(MM_EMBEDDINGS_CACHE_SCORER_TYPE, mmEmbeddingsCacheScorerFactory);
   // Filters and the saturation detector
   registry.register(LABEL_SELECTOR_FILTER_TYPE, labelSelectorFilterFactory);
   registry.register(ENDPOINT_ATTRIBUTE_FILTER_TYPE, endpointAttributeFilterFactory, ALPHA);
@@ -103,6 +106,7 @@ export function registerBuiltins(registry = new PluginRegistry()): PluginRegistr
   // Data producers
   registry.register(INFLIGHT_LOAD_PRODUCER_TYPE, inFlightLoadProducerFactory);
   registry.register(APPROX_PREFIX_CACHE_PRODUCER_TYPE, approxPrefixCacheProducerFactory);
+  registry.register(MM_EMBEDDINGS_CACHE_PRODUCER_TYPE, mmEmbeddingsCacheProducerFactory);
   // Parsers and the data layer
   registry.register(OPENAI_PARSER_TYPE, openAIParserFactory);
   registry.register(PASSTHROUGH_PARSER_TYPE, passthroughParserFactory);

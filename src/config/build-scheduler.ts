@@ -41,6 +41,8 @@ import { didYouMean } from './did-you-mean.js';
 import { DEPRECATED_API_VERSION, type EndpointPickerConfig, type FlowControlConfig } from './endpoint-picker-config.js';
 import { FLOW_CONTROL_GATE, resolveFeatureGates } from './feature-gates.js';
 import { notImplementedMessage, UNIMPLEMENTED_PLUGIN_TYPES } from './unimplemented-plugins.js';
+import { MM_EMBEDDINGS_CACHE_PRODUCER_TYPE } from '../scheduling/plugins/producers/mm-embeddings-cache-producer.js';
+import { MmEmbeddingsCacheScorer } from '../scheduling/plugins/scorers/mm-embeddings-cache-scorer.js';
 
 /** Consumer plugin type → the data-producer type it needs, auto-injected when missing. */
 const PRODUCERS_FOR: readonly (readonly [string, string])[] = [
@@ -51,6 +53,7 @@ const PRODUCERS_FOR: readonly (readonly [string, string])[] = [
   ['prefill-cost-scorer', 'approx-prefix-cache-producer'],
   ['prefix-cache-affinity-filter', 'approx-prefix-cache-producer'],
   ['prefix-cache-affinity-filter', 'inflight-load-producer'],
+  ['mm-embeddings-cache-scorer', 'mm-embeddings-cache-producer'],
 ];
 
 /** The reference's default parser list, in order; the types this build lacks are left out silently. */
@@ -449,5 +452,6 @@ function producerReferences(plugin: Plugin): ProducerReference[] {
   const prefix = p.prefixMatchProducer ?? p.config?.prefixMatchProducer;
   if (typeof prefix === 'string' && prefix !== '') refs.push({ parameter: 'prefixMatchInfoProducerName', name: prefix, type: APPROX_PREFIX_CACHE_PRODUCER_TYPE });
   if (typeof p.inFlightLoadProducer === 'string' && p.inFlightLoadProducer !== '') refs.push({ parameter: 'inFlightLoadProducerName', name: p.inFlightLoadProducer, type: INFLIGHT_LOAD_PRODUCER_TYPE });
+  if (plugin instanceof MmEmbeddingsCacheScorer && plugin.producerName !== undefined) refs.push({ parameter: 'producerName', name: plugin.producerName, type: MM_EMBEDDINGS_CACHE_PRODUCER_TYPE });
   return refs;
 }

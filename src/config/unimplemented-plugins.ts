@@ -53,8 +53,6 @@ export const UNIMPLEMENTED_PLUGIN_TYPES: ReadonlyMap<string, PluginGap> = new Ma
   ['session-affinity-filter', SCHEDULING],
   ['topology-affinity-filter', SCHEDULING],
   ['topology-affinity-scorer', SCHEDULING],
-  ['mm-embeddings-cache-scorer', SCHEDULING],
-  ['mm-embeddings-cache-producer', SCHEDULING],
   ['burst-prefix-cache-producer', SCHEDULING],
   ['p2p-source-producer', SCHEDULING],
   ['session-id-producer', SCHEDULING],

@@ -10,20 +10,38 @@
  * once `limit` UTF-16 units are out (a unit is at least one UTF-8 byte), cutting a long string
  * mid-way: the result is a prefix of `JSON.stringify`'s output at least `limit` bytes long (or all of
  * it), and hashes exactly as the full text would — without escaping a 100 KB message to hash 16 KB.
+ *
+ * Media (multimodal-items.ts) is hashed by identity and size, as the reference's estimator folds it
+ * into its token stream: in chat and Anthropic messages, each image, video or audio part is written,
+ * in place of its JSON, as a NUL (which JSON text never holds raw) and then its placeholder tokens
+ * (media-placeholders.ts) × 4 characters of its hash repeated. So the same image hashes the same
+ * wherever it is, a different one differently, text after it keeps matching blocks, and a 2 MB
+ * data URL weighs what the model server makes of it (hundreds of tokens), not 2 MB. Parts beyond the
+ * item cap, or past the request's media token budget (media-placeholders.ts), are written short (down
+ * to a bare NUL). Videos are sized with the request's `x-llm-d-video-*` headers
+ * (`video`); the text made where the body was parsed assumes none.
  */
 import type { LLMRequest } from '../request/llm-request.js';
+import type { MultimodalItem } from '../request/multimodal-item.js';
+import { anthropicBlockMedia, chatPartMedia, multimodalItemsOf, toolResultBlocks, type MediaContent } from '../request/multimodal-items.js';
+import { hasVideoMetadata, NO_VIDEO_METADATA, type VideoMetadata } from '../request/video-metadata.js';
+import { CHARS_PER_TOKEN } from './constants.js';
+import { MAX_MEDIA_TOKENS_PER_REQUEST, placeholderTokens } from './media-placeholders.js';
 
 /** The hashed text of `llm`, possibly cut after its first `limit` bytes (see the module doc). */
-export function promptText(llm: LLMRequest, limit: number): string {
-  // Parsed off the event loop: the text was made there (far longer than any configured limit).
+export function promptText(llm: LLMRequest, limit: number, video: VideoMetadata = NO_VIDEO_METADATA): string {
+  const items = multimodalItemsOf(llm);
+  // Parsed off the event loop: the text was made there (far longer than any configured limit), with
+  // no video headers.
   const prefix = llm.promptPrefix;
-  if (prefix !== undefined && (llm.promptComplete === true || prefix.length >= limit)) return prefix;
+  const reusable = !hasVideoMetadata(video) || !items.some((i) => i.modality === 'video');
+  if (reusable && prefix !== undefined && (llm.promptComplete === true || prefix.length >= limit)) return prefix;
   const body = llm.body;
   switch (llm.api) {
     case 'completions':
       return completionsText(body.prompt, limit);
     case 'chat-completions':
-      return jsonOf(body.messages, limit);
+      return jsonOf(items.length > 0 ? withMediaSlots(body.messages, items, video, false) : body.messages, limit);
     case 'responses': {
       const parts: Record<string, unknown>[] = [];
       if (body.instructions !== undefined && body.instructions !== null) parts.push({ instructions: body.instructions });
@@ -41,7 +59,7 @@ export function promptText(llm: LLMRequest, limit: number): string {
       const parts: Record<string, unknown>[] = [];
       if (body.system !== undefined && body.system !== null) parts.push({ system: body.system });
       if (body.tools !== undefined && body.tools !== null) parts.push({ tools: body.tools });
-      parts.push({ messages: body.messages ?? null });
+      parts.push({ messages: (items.length > 0 ? withMediaSlots(body.messages, items, video, true) : body.messages) ?? null });
       return boundedJson(parts, limit);
     }
     case 'generate':
@@ -67,6 +85,71 @@ function completionsText(prompt: unknown, limit: number): string {
 
 function jsonOf(value: unknown, limit: number): string {
   return value === undefined ? '' : boundedJson(value, limit);
+}
+
+/** A media part's stand-in in the hashed text (see the module doc). */
+class MediaSlot {
+  constructor(
+    readonly hash: string,
+    readonly chars: number,
+  ) {}
+
+  /** The slot's first `n` characters (n ≤ 1 + chars). */
+  text(n: number): string {
+    if (n <= 0) return '';
+    const body = n - 1;
+    return this.hash.length === 0 || body <= 0 ? '\u0000' : `\u0000${this.hash.repeat(Math.ceil(body / this.hash.length)).slice(0, body)}`;
+  }
+}
+
+const EMPTY_SLOT = new MediaSlot('', 0);
+const NO_PARTS: readonly unknown[] = [];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * `messages` with every media part (chat parts, or `anthropic` blocks including those inside
+ * `tool_result` blocks) replaced by its slot, in the order multimodal-items.ts found them; messages
+ * and blocks without media are shared, not copied.
+ */
+function withMediaSlots(messages: unknown, items: readonly MultimodalItem[], video: VideoMetadata, anthropic: boolean): unknown {
+  const mediaOf: (part: unknown) => MediaContent | undefined = anthropic ? anthropicBlockMedia : chatPartMedia;
+  if (!Array.isArray(messages)) return messages;
+  let next = 0;
+  let budget = MAX_MEDIA_TOKENS_PER_REQUEST;
+  const slot = (): MediaSlot => {
+    const item = items[next++];
+    if (item === undefined) return EMPTY_SLOT;
+    const tokens = Math.min(placeholderTokens(item, video), budget);
+    budget -= tokens;
+    return new MediaSlot(item.hash, tokens * CHARS_PER_TOKEN);
+  };
+  const replaceParts = (parts: readonly unknown[]): unknown[] | undefined => {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      let replacement: unknown;
+      const nested = anthropic ? toolResultBlocks(part) : NO_PARTS;
+      if (nested.length > 0) {
+        const inner = replaceParts(nested);
+        if (inner !== undefined) replacement = { ...(part as Record<string, unknown>), content: inner };
+      } else if (mediaOf(part) !== undefined) {
+        replacement = slot();
+      }
+      if (replacement !== undefined) {
+        out ??= parts.slice();
+        out[i] = replacement;
+      }
+    }
+    return out;
+  };
+  return messages.map((m: unknown) => {
+    if (!isRecord(m) || !Array.isArray(m.content)) return m;
+    const content = replaceParts(m.content);
+    return content === undefined ? m : { ...m, content };
+  });
 }
 
 /**
@@ -100,7 +183,9 @@ function write(w: Writer, value: unknown): boolean {
       break;
     }
     case 'object':
-      if (value === null) {
+      if (value instanceof MediaSlot) {
+        w.out += value.text(Math.min(1 + value.chars, Math.max(1, w.limit - w.out.length)));
+      } else if (value === null) {
         w.out += 'null';
       } else if (Array.isArray(value)) {
         w.out += '[';

@@ -1,3 +1,5 @@
+import type { MultimodalItem } from './multimodal-item.js';
+
 /**
  * The APIs the parsers recognise, chosen by path suffix: OpenAI's (openai-parser), Anthropic's
  * Messages (anthropic-parser), vLLM's native generate (vllmhttp-parser) and SGLang's (sglanghttp-parser).
@@ -47,4 +49,10 @@ export interface LLMRequest {
    * the JSON inside it, and rewriting the model must re-wrap the JSON.
    */
   readonly envelope?: 'vertexai-grpc' | undefined;
+  /**
+   * The request's images, videos and audio clips when the parse already found them (a body parsed
+   * off the event loop); read them with `multimodalItemsOf` (multimodal-items.ts), which computes them
+   * otherwise.
+   */
+  readonly multimodalItems?: readonly MultimodalItem[] | undefined;
 }

@@ -1,7 +1,7 @@
 /**
  * What routing needs of a request, computed where the body is parsed — on a worker thread for large
  * bodies (parse-pool.ts) — so that the event loop never decodes a large body: the parsed fields, the
- * start of the prompt text prefix hashing reads, the sizes P/D and context-length plugins estimate
+ * start of the prompt text prefix hashing reads, the request's multimodal items, the sizes P/D and context-length plugins estimate
  * from, and where `model` lies for an in-place rewrite.
  */
 import { promptText } from '../prefix/prompt-text.js';
@@ -12,6 +12,8 @@ import { topLevelModelSpan } from './model-rewrite.js';
 import { isMessagesPath, parseAnthropicRequest } from './anthropic-request.js';
 import { isGeneratePath, parseGenerateRequest } from './generate-request.js';
 import type { LLMRequest } from './llm-request.js';
+import type { MultimodalItem } from './multimodal-item.js';
+import { multimodalItemsOf } from './multimodal-items.js';
 import { parseOpenAIRequest } from './openai-parser.js';
 import { isSglangGeneratePath, parseSglangGenerateRequest } from './sglang-request.js';
 
@@ -29,6 +31,7 @@ export interface RequestSummary {
   readonly promptUtf8Bytes: number;
   readonly contextChars: number;
   readonly modelSpan: readonly [number, number] | undefined;
+  readonly multimodalItems: readonly MultimodalItem[];
 }
 
 /**
@@ -67,6 +70,7 @@ export function summarizeRequest(path: string, bytes: Buffer, promptLimit: numbe
     promptUtf8Bytes: Buffer.byteLength(full, 'utf8'),
     contextChars: contextCharacters(llm.body),
     modelSpan: topLevelModelSpan(bytes),
+    multimodalItems: multimodalItemsOf(llm),
   };
 }
 
@@ -77,6 +81,7 @@ export class SummarizedRequest extends DeferredBodyRequest {
   readonly promptUtf8Bytes: number;
   readonly contextChars: number;
   readonly modelSpan: readonly [number, number] | undefined;
+  readonly multimodalItems: readonly MultimodalItem[];
 
   constructor(summary: RequestSummary, bytes: Buffer) {
     super(summary.api, summary.model, summary.stream, summary.cacheSalt, bytes, undefined, summary.maxOutputTokens);
@@ -85,5 +90,6 @@ export class SummarizedRequest extends DeferredBodyRequest {
     this.promptUtf8Bytes = summary.promptUtf8Bytes;
     this.contextChars = summary.contextChars;
     this.modelSpan = summary.modelSpan;
+    this.multimodalItems = summary.multimodalItems;
   }
 }

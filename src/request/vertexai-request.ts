@@ -6,6 +6,7 @@
  * the OpenAI parser under the matching OpenAI path, so model, prompt and stream follow its rules.
  * Only the bytes the message declares are read; the protobuf walk is bounded by the message length.
  */
+import type { MultimodalItem } from './multimodal-item.js';
 import { BadRequestError } from '../errors/errors.js';
 import type { ApiKind, LLMRequest } from './llm-request.js';
 import { pathWithoutQuery } from './json-body.js';
@@ -212,6 +213,9 @@ export class VertexAIRequest implements LLMRequest {
   }
   get modelSpan(): readonly [number, number] | undefined {
     return this.inner.modelSpan;
+  }
+  get multimodalItems(): readonly MultimodalItem[] | undefined {
+    return this.inner.multimodalItems;
   }
 }
 

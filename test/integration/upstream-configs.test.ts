@@ -27,7 +27,7 @@ const EXPECTED: Readonly<Record<string, Outcome>> = {
   'deploy-config/epp-config.yaml': 'routes',
   'deploy-config/epp-estimate-prefix-cache-config.yaml': 'routes',
   'deploy-config/epp-mm-embeddings-cache-config.yaml': {
-    notImplemented: { 'token-producer': 15, 'endpoint-notification-source': 14, 'mm-embeddings-cache-producer': 14, 'mm-embeddings-cache-scorer': 14, 'precise-prefix-cache-producer': 15 },
+    notImplemented: { 'token-producer': 15, 'endpoint-notification-source': 14, 'precise-prefix-cache-producer': 15 },
   },
   'deploy-config/epp-precise-prefix-cache-config.yaml': { notImplemented: { 'token-producer': 15, 'endpoint-notification-source': 14, 'precise-prefix-cache-producer': 15 } },
   'deploy-config/pd-epp-config.yaml': 'routes',

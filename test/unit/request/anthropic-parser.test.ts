@@ -6,6 +6,7 @@ import { anthropicParserFactory, AnthropicParser } from '../../../src/request/an
 import { parseAnthropicRequest } from '../../../src/request/anthropic-request.js';
 import { rewriteModel } from '../../../src/request/model-rewrite.js';
 import { MAX_JSON_DEPTH, MAX_MODEL_NAME_BYTES } from '../../../src/request/json-body.js';
+import { multimodalItemsOf } from '../../../src/request/multimodal-items.js';
 import { sharedParsePool } from '../../../src/request/request-parser.js';
 import { SummarizedRequest, summarizeRequest } from '../../../src/request/request-summary.js';
 import { UsageTracker } from '../../../src/request/usage-tracker.js';
@@ -47,7 +48,12 @@ describe('anthropic-parser: /v1/messages', () => {
     const llm = parse('/v1/messages', request);
     if (llm === undefined) throw new Error('parsed');
     const full = promptText(llm, Number.POSITIVE_INFINITY);
-    expect(full).toBe(JSON.stringify([{ system: request.system }, { tools: request.tools }, { messages: request.messages }]));
+    // The image is hashed as its stand-in (a NUL, then its hash over 640×360/1024 = 225 tokens), not its JSON.
+    const image = multimodalItemsOf(llm)[0];
+    expect(image).toMatchObject({ modality: 'image' });
+    const imageJson = JSON.stringify({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } });
+    const standIn = `\u0000${(image?.hash ?? '').repeat(64).slice(0, 225 * 4)}`;
+    expect(full).toBe(JSON.stringify([{ system: request.system }, { tools: request.tools }, { messages: request.messages }]).replace(imageJson, standIn));
     expect(full.startsWith(promptText(llm, 20))).toBe(true);
     const summarized = new SummarizedRequest(summarizeRequest('/v1/messages', bytes(request), 1 << 20), bytes(request));
     expect(summarized).toMatchObject({ api: 'messages', model: llm.model, stream: true, cacheSalt: 'tenant-a', maxOutputTokens: 1024, promptComplete: true });

@@ -6,6 +6,8 @@
  *   `maxBlocks` of them, runs the greedy longest-prefix match against every candidate, and stores a
  *   `PrefixMatchInfo` under its own name (`prefixMatchKey(name)`; consumers pick the instance with
  *   `prefixMatchInfoProducerName`).
+ *   - Images, videos and audio are hashed by content and sized in placeholder tokens, as the
+ *     reference's estimator does (prompt-text.ts); videos by the request's `x-llm-d-video-*` headers.
  *   - B, the block size in tokens: the first candidate reporting `cache_config_info`'s block size
  *     when `autoTune`, else `blockSizeTokens`; then raised to at least 64 (llm-d-router #1158: the
  *     index keeps one entry per endpoint and block, and vLLM's 16-token blocks made it 4× larger
@@ -37,6 +39,7 @@ import { CHARS_PER_TOKEN } from '../../../prefix/constants.js';
 import { PrefixIndex } from '../../../prefix/prefix-index.js';
 import type { PrefixCacheMetrics, PrefixMatchMetrics } from '../../../prefix/prefix-metrics.js';
 import { promptText } from '../../../prefix/prompt-text.js';
+import { videoMetadataOf } from '../../../request/video-metadata.js';
 import { StateKey } from '../../cycle-state.js';
 import { LATEST_PREFIX_MATCH, prefixMatchKey, type PrefixMatchInfo } from '../../prefix-match.js';
 import type { PluginFactory } from '../../../plugin/registry.js';
@@ -179,7 +182,7 @@ export class ApproxPrefixCacheProducer implements DataProducer, PreRequestHook {
       hashes =
         literal !== undefined
           ? hasher.hashJsonString(literal, seed, blockBytes, maxBlocks)
-          : hasher.hash(promptText(llm, blockBytes * maxBlocks), seed, blockBytes, maxBlocks);
+          : hasher.hash(promptText(llm, blockBytes * maxBlocks, videoMetadataOf(request.headers)), seed, blockBytes, maxBlocks);
     }
     const counts = new Int32Array(candidates.length);
     if (hashes.length > 0) this.index.match(hashes, candidates, counts);
